@@ -1,0 +1,884 @@
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "config/text.hpp"
+
+namespace sloprobe::config {
+
+std::string ConfigError::ToString() const {
+  std::ostringstream out;
+  out << where.file;
+  if (where.line > 0) out << ':' << where.line << ':' << where.column;
+  out << ": " << message;
+  return out.str();
+}
+
+namespace {
+
+using Keys = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 3> kTopKeys{"global", "secrets", "probes"};
+constexpr std::array<std::string_view, 4> kGlobalKeys{"interval", "timeout", "jitter",
+                                                      "max_in_flight"};
+constexpr std::array<std::string_view, 3> kSecretKeys{"env", "file", "credential"};
+constexpr std::array<std::string_view, 10> kProbeKeys{
+    "name",          "type",    "interval", "timeout",    "jitter",
+    "max_in_flight", "request", "expect",   "objectives", "buckets"};
+constexpr std::array<std::string_view, 11> kRequestKeys{
+    "method",           "url",        "headers",      "body", "json", "basic_auth", "keep_alive",
+    "follow_redirects", "body_limit", "header_limit", "tls"};
+constexpr std::array<std::string_view, 3> kTlsKeys{"ca_file", "server_name",
+                                                   "insecure_skip_verify"};
+constexpr std::array<std::string_view, 2> kBasicAuthKeys{"username", "password"};
+constexpr std::array<std::string_view, 5> kExpectKeys{"status", "body_contains", "body_regex",
+                                                      "json", "headers"};
+constexpr std::array<std::string_view, 2> kJsonExpectKeys{"pointer", "equals"};
+constexpr std::array<std::string_view, 4> kHeaderExpectKeys{"exists", "equals", "contains",
+                                                            "regex"};
+constexpr std::array<std::string_view, 2> kObjectiveKeys{"latency", "error_ratio"};
+constexpr std::array<std::string_view, 2> kLatencyKeys{"quantile", "threshold"};
+constexpr std::array<std::string_view, 2> kBucketKeys{"duration", "phase"};
+constexpr std::array<std::string_view, 1> kProbeTypes{"http"};
+// Probe types that are part of the design but not built yet get a clear
+// message instead of "unknown".
+constexpr std::array<std::string_view, 3> kFutureProbeTypes{"scenario", "llm_stream", "websocket"};
+
+// Characters allowed in a probe name: it becomes a label value and a log field.
+bool ValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+bool ValidToken(std::string_view s) {  // RFC 9110 token, for methods and header names
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool ValidHeaderValue(std::string_view s) {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  LoadResult Load(std::string_view text) {
+    LoadResult result;
+    YAML::Node parsed;
+    try {
+      parsed = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      result.errors.push_back(
+          {Location{file_, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg});
+      return result;
+    }
+    // Read through a const reference: yaml-cpp's non-const operator[] inserts.
+    const YAML::Node& root = parsed;
+    Config config;
+    config.file = file_;
+    if (!root || root.IsNull()) {
+      errors_.push_back({Location{file_, 0, 0}, "the file is empty; it needs a 'probes' list"});
+    } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
+      if (root["global"]) ParseGlobal(root["global"], config.global);
+      if (root["secrets"]) ParseSecrets(root["secrets"], config.redactor);
+      if (!root["probes"]) {
+        Error(root, "missing 'probes': there is nothing to run");
+      } else {
+        ParseProbes(root["probes"], config);
+      }
+    }
+    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    result.errors = std::move(errors_);
+    if (result.errors.empty()) result.config = std::move(config);
+    return result;
+  }
+
+ private:
+  Location Where(const YAML::Node& n) const {
+    const auto m = n.Mark();
+    if (m.is_null()) return Location{file_, 0, 0};
+    return Location{file_, m.line + 1, m.column + 1};
+  }
+
+  void Error(const YAML::Node& n, std::string message) {
+    errors_.push_back({Where(n), std::move(message)});
+  }
+
+  static std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+  // Checks that `n` is a mapping whose keys are all in `keys`, each once.
+  // `what` names the value ("probe 'health'"), `context` ends messages.
+  bool CheckMap(const YAML::Node& n, std::string_view what, Keys keys, std::string_view context) {
+    if (!n.IsMap()) {
+      Error(n, std::string(what) + " must be a mapping");
+      return false;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      const auto key = kv.first.Scalar();
+      if (!seen.insert(key).second) {
+        Error(kv.first, "duplicate key " + Quote(key) + " " + std::string(context));
+        continue;
+      }
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      std::string message = "unknown key " + Quote(key) + " " + std::string(context);
+      if (auto s = Suggest(key, keys); !s.empty()) message += "; did you mean " + Quote(s) + "?";
+      Error(kv.first, std::move(message));
+    }
+    return true;
+  }
+
+  std::optional<std::string> String(const YAML::Node& n, std::string_view what) {
+    if (!n.IsScalar()) {
+      Error(n, std::string(what) + " must be a string");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<Duration> PositiveDuration(const YAML::Node& n, std::string_view what,
+                                           bool allow_zero = false) {
+    auto s = String(n, what);
+    if (!s) return std::nullopt;
+    auto d = ParseDuration(*s);
+    if (!d) {
+      Error(n, "invalid duration " + Quote(*s) + " for " + std::string(what) +
+                   " (use a number with a unit: 500ms, 10s, 1m, 2h)");
+      return std::nullopt;
+    }
+    if (*d < Duration::zero() || (!allow_zero && *d == Duration::zero())) {
+      Error(n, std::string(what) + " must be greater than zero, got " + Quote(*s));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  template <typename T>
+  std::optional<T> Number(const YAML::Node& n, std::string_view what) {
+    if (n.IsScalar()) {
+      try {
+        return n.as<T>();
+      } catch (const YAML::Exception&) {
+      }
+    }
+    Error(n, std::string(what) + " must be " +
+                 (std::is_integral_v<T> ? "a whole number" : "a number") +
+                 (n.IsScalar() ? ", got " + Quote(n.Scalar()) : ""));
+    return std::nullopt;
+  }
+
+  std::optional<bool> Bool(const YAML::Node& n, std::string_view what) {
+    if (n.IsScalar()) {
+      const auto& s = n.Scalar();
+      if (s == "true") return true;
+      if (s == "false") return false;
+    }
+    Error(n, std::string(what) + " must be true or false");
+    return std::nullopt;
+  }
+
+  std::optional<std::uint64_t> Size(const YAML::Node& n, std::string_view what) {
+    auto s = String(n, what);
+    if (!s) return std::nullopt;
+    auto v = ParseSize(*s);
+    if (!v || *v == 0) {
+      Error(n, "invalid size " + Quote(*s) + " for " + std::string(what) +
+                   " (use bytes or a unit: 65536, 64KiB, 1MiB)");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  void ParseGlobal(const YAML::Node& n, GlobalConfig& g) {
+    if (!CheckMap(n, "'global'", kGlobalKeys, "in 'global'")) return;
+    if (n["interval"]) {
+      if (auto d = PositiveDuration(n["interval"], "'global.interval'")) g.interval = *d;
+    }
+    if (n["timeout"]) {
+      if (auto d = PositiveDuration(n["timeout"], "'global.timeout'")) g.timeout = *d;
+    }
+    if (n["jitter"]) {
+      if (auto d = PositiveDuration(n["jitter"], "'global.jitter'", true)) g.jitter = *d;
+    }
+    if (n["max_in_flight"]) {
+      if (auto v = Number<int>(n["max_in_flight"], "'global.max_in_flight'")) {
+        if (*v < 1) {
+          Error(n["max_in_flight"], "'global.max_in_flight' must be at least 1");
+        } else {
+          g.max_in_flight = *v;
+        }
+      }
+    }
+  }
+
+  void ParseSecrets(const YAML::Node& n, Redactor& redactor) {
+    if (!n.IsMap()) {
+      Error(n, "'secrets' must be a mapping of name to {env|file|credential: ...}");
+      return;
+    }
+    for (const auto& kv : n) {
+      const std::string name = kv.first.Scalar();
+      const std::string context = "in secret " + Quote(name);
+      if (!ValidName(name)) {
+        Error(kv.first, "invalid secret name " + Quote(name) + " (use letters, digits, _ - .)");
+        continue;
+      }
+      if (secrets_.count(name) != 0) {
+        Error(kv.first, "duplicate secret " + Quote(name));
+        continue;
+      }
+      secrets_[name] = std::nullopt;  // known, even if it fails below
+      const YAML::Node& src = kv.second;
+      if (!CheckMap(src, "secret " + Quote(name), kSecretKeys, context)) continue;
+      if (src.size() != 1) {
+        Error(src, "secret " + Quote(name) + " needs exactly one of 'env', 'file', 'credential'");
+        continue;
+      }
+      const auto& entry = *src.begin();
+      SecretSource source;
+      const auto kind = entry.first.Scalar();
+      if (kind == "env") source.kind = SecretSource::Kind::kEnv;
+      if (kind == "file") source.kind = SecretSource::Kind::kFile;
+      if (kind == "credential") source.kind = SecretSource::Kind::kCredential;
+      auto ref = String(entry.second, "secret " + Quote(name) + " source");
+      if (!ref) continue;
+      if (ref->empty()) {
+        Error(entry.second, "secret " + Quote(name) + " has an empty " + kind);
+        continue;
+      }
+      source.ref = *ref;
+      std::string value;
+      std::string error;
+      if (!ResolveSecret(source, value, error)) {
+        Error(entry.second, "secret " + Quote(name) + ": " + error);
+        continue;
+      }
+      redactor.Add(value);
+      secrets_[name] = std::move(value);
+    }
+  }
+
+  // Replaces ${secrets.NAME} in `text` (found at `n`); "$${" is a literal "${".
+  std::optional<std::string> Interpolate(const YAML::Node& n, const std::string& text,
+                                         std::string_view what) {
+    std::string out;
+    out.reserve(text.size());
+    bool ok = true;
+    for (std::size_t i = 0; i < text.size();) {
+      if (text.compare(i, 3, "$${") == 0) {
+        out += "${";
+        i += 3;
+        continue;
+      }
+      if (text.compare(i, 2, "${") != 0) {
+        out += text[i++];
+        continue;
+      }
+      const auto end = text.find('}', i + 2);
+      if (end == std::string::npos) {
+        Error(n, "unterminated '${' in " + std::string(what));
+        return std::nullopt;
+      }
+      const std::string var = text.substr(i + 2, end - i - 2);
+      i = end + 1;
+      constexpr std::string_view kPrefix = "secrets.";
+      if (!var.starts_with(kPrefix)) {
+        Error(n, "unknown variable " + Quote("${" + var + "}") + " in " + std::string(what) +
+                     "; http probes can use ${secrets.NAME} (write $${ for a literal ${)");
+        ok = false;
+        continue;
+      }
+      const std::string name = var.substr(kPrefix.size());
+      auto it = secrets_.find(name);
+      if (it == secrets_.end()) {
+        std::vector<std::string_view> names;
+        for (const auto& [k, v] : secrets_) names.push_back(k);
+        std::string message = "unknown secret " + Quote(name) + " in " + std::string(what);
+        if (auto s = Suggest(name, names); !s.empty())
+          message += "; did you mean " + Quote(s) + "?";
+        Error(n, std::move(message));
+        ok = false;
+        continue;
+      }
+      if (!it->second) {  // its own error was reported where it is defined
+        ok = false;
+        continue;
+      }
+      out += *it->second;
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  // YAML to JSON: quoted scalars are strings; plain scalars are typed the way
+  // YAML 1.2's core schema types them.
+  std::optional<boost::json::value> ToJson(const YAML::Node& n, std::string_view what) {
+    switch (n.Type()) {
+      case YAML::NodeType::Null:
+        return boost::json::value(nullptr);
+      case YAML::NodeType::Sequence: {
+        boost::json::array a;
+        for (const auto& item : n) {
+          auto v = ToJson(item, what);
+          if (!v) return std::nullopt;
+          a.push_back(std::move(*v));
+        }
+        return boost::json::value(std::move(a));
+      }
+      case YAML::NodeType::Map: {
+        boost::json::object o;
+        for (const auto& kv : n) {
+          auto v = ToJson(kv.second, what);
+          if (!v) return std::nullopt;
+          o[kv.first.Scalar()] = std::move(*v);
+        }
+        return boost::json::value(std::move(o));
+      }
+      case YAML::NodeType::Scalar: {
+        const auto& s = n.Scalar();
+        if (n.Tag() != "!") {  // plain (unquoted) scalar
+          if (s == "null" || s == "~") return boost::json::value(nullptr);
+          if (s == "true") return boost::json::value(true);
+          if (s == "false") return boost::json::value(false);
+          std::int64_t i = 0;
+          auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+          if (ec == std::errc{} && p == s.data() + s.size()) return boost::json::value(i);
+          double d = 0;
+          auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
+          if (ec2 == std::errc{} && p2 == s.data() + s.size() && std::isfinite(d)) {
+            return boost::json::value(d);
+          }
+        }
+        auto text = Interpolate(n, s, what);
+        if (!text) return std::nullopt;
+        return boost::json::value(*text);
+      }
+      case YAML::NodeType::Undefined:
+        break;
+    }
+    Error(n, std::string(what) + " is not valid JSON");
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<double>> BucketList(const YAML::Node& n, std::string_view what) {
+    if (!n.IsSequence() || n.size() == 0) {
+      Error(n, std::string(what) + " must be a non-empty list of upper bounds in seconds");
+      return std::nullopt;
+    }
+    std::vector<double> out;
+    for (const auto& item : n) {
+      auto v = Number<double>(item, what);
+      if (!v) return std::nullopt;
+      if (!std::isfinite(*v) || *v <= 0) {
+        Error(item, std::string(what) + " bounds must be positive and finite");
+        return std::nullopt;
+      }
+      if (!out.empty() && *v <= out.back()) {
+        Error(item, std::string(what) + " bounds must be strictly increasing");
+        return std::nullopt;
+      }
+      out.push_back(*v);
+    }
+    return out;
+  }
+
+  void ParseTls(const YAML::Node& n, TlsConfig& tls, const std::string& ctx) {
+    if (!CheckMap(n, "'tls'", kTlsKeys, ctx)) return;
+    if (n["ca_file"]) {
+      if (auto s = String(n["ca_file"], "'tls.ca_file'")) {
+        if (std::ifstream f(*s); !f) {
+          Error(n["ca_file"],
+                "cannot read 'tls.ca_file' " + Quote(*s) + ": " + std::strerror(errno));
+        } else {
+          tls.ca_file = *s;
+        }
+      }
+    }
+    if (n["server_name"]) {
+      if (auto s = String(n["server_name"], "'tls.server_name'")) tls.server_name = *s;
+    }
+    if (n["insecure_skip_verify"]) {
+      if (auto b = Bool(n["insecure_skip_verify"], "'tls.insecure_skip_verify'")) {
+        tls.insecure_skip_verify = *b;
+      }
+    }
+  }
+
+  void ParseRequest(const YAML::Node& n, HttpRequest& req, const std::string& probe) {
+    const std::string ctx = "in 'request' of probe " + Quote(probe);
+    if (!CheckMap(n, "'request'", kRequestKeys, ctx)) return;
+    if (n["method"]) {
+      if (auto s = String(n["method"], "'method'")) {
+        if (!ValidToken(*s)) {
+          Error(n["method"], "invalid HTTP method " + Quote(*s));
+        } else {
+          req.method = *s;
+          std::transform(req.method.begin(), req.method.end(), req.method.begin(),
+                         [](unsigned char c) { return std::toupper(c); });
+        }
+      }
+    }
+    if (!n["url"]) {
+      Error(n, "missing 'url' " + ctx);
+    } else if (auto raw = String(n["url"], "'url'")) {
+      // Messages quote the text as written, which never holds a secret's value.
+      if (auto text = Interpolate(n["url"], *raw, "'url'")) {
+        auto parsed = boost::urls::parse_uri(*text);
+        if (!parsed) {
+          Error(n["url"], "invalid URL " + Quote(*raw) + ": " + parsed.error().message());
+        } else if (parsed->scheme_id() != boost::urls::scheme::http &&
+                   parsed->scheme_id() != boost::urls::scheme::https) {
+          Error(n["url"], "URL " + Quote(*raw) + " must start with http:// or https://");
+        } else if (parsed->encoded_host().empty()) {
+          Error(n["url"], "URL " + Quote(*raw) + " has no host");
+        } else if (parsed->has_userinfo()) {
+          Error(n["url"], "URL " + Quote(*raw) +
+                              " holds credentials; use 'basic_auth' with a secret instead");
+        } else if (parsed->has_port() && parsed->port_number() == 0) {
+          Error(n["url"], "URL " + Quote(*raw) + " has an invalid port");
+        } else {
+          req.url = *parsed;
+          req.url.remove_fragment();
+        }
+      }
+    }
+    if (n["headers"]) {
+      const auto& h = n["headers"];
+      if (!h.IsMap()) {
+        Error(h, "'headers' must be a mapping of name to value " + ctx);
+      } else {
+        for (const auto& kv : h) {
+          const auto name = kv.first.Scalar();
+          if (!ValidToken(name)) {
+            Error(kv.first, "invalid header name " + Quote(name) + " " + ctx);
+            continue;
+          }
+          auto raw = String(kv.second, "header " + Quote(name));
+          if (!raw) continue;
+          auto value = Interpolate(kv.second, *raw, "header " + Quote(name));
+          if (!value) continue;
+          if (!ValidHeaderValue(*value)) {
+            Error(kv.second, "header " + Quote(name) + " holds a line break");
+            continue;
+          }
+          req.headers.push_back({name, std::move(*value)});
+        }
+      }
+    }
+    if (n["body"] && n["json"]) Error(n["json"], "'body' and 'json' exclude each other " + ctx);
+    if (n["body"]) {
+      if (auto raw = String(n["body"], "'body'")) {
+        if (auto v = Interpolate(n["body"], *raw, "'body'")) req.body = std::move(*v);
+      }
+    } else if (n["json"]) {
+      if (auto v = ToJson(n["json"], "'json'")) {
+        req.body = boost::json::serialize(*v);
+        const bool has_type = std::any_of(req.headers.begin(), req.headers.end(), [](auto& h) {
+          return EditDistance(h.name, "content-type") == 0;
+        });
+        if (!has_type) req.headers.push_back({"Content-Type", "application/json"});
+      }
+    }
+    if (n["basic_auth"]) {
+      const auto& b = n["basic_auth"];
+      if (CheckMap(b, "'basic_auth'", kBasicAuthKeys, ctx)) {
+        if (!b["username"] || !b["password"]) {
+          Error(b, "'basic_auth' needs 'username' and 'password' " + ctx);
+        } else {
+          auto user = String(b["username"], "'basic_auth.username'");
+          auto pass = String(b["password"], "'basic_auth.password'");
+          if (user && pass) {
+            auto u = Interpolate(b["username"], *user, "'basic_auth.username'");
+            auto p = Interpolate(b["password"], *pass, "'basic_auth.password'");
+            if (u && p) {
+              if (u->find(':') != std::string::npos) {
+                Error(b["username"], "'basic_auth.username' must not contain ':'");
+              } else {
+                req.headers.push_back({"Authorization", "Basic " + Base64(*u + ":" + *p)});
+              }
+            }
+          }
+        }
+      }
+    }
+    if (n["keep_alive"]) {
+      if (auto b = Bool(n["keep_alive"], "'keep_alive'")) req.keep_alive = *b;
+    }
+    if (n["follow_redirects"]) {
+      if (auto v = Number<int>(n["follow_redirects"], "'follow_redirects'")) {
+        if (*v < 0 || *v > 20) {
+          Error(n["follow_redirects"], "'follow_redirects' must be between 0 and 20");
+        } else {
+          req.follow_redirects = *v;
+        }
+      }
+    }
+    if (n["body_limit"]) {
+      if (auto v = Size(n["body_limit"], "'body_limit'")) req.body_limit = *v;
+    }
+    if (n["header_limit"]) {
+      if (auto v = Size(n["header_limit"], "'header_limit'")) {
+        if (*v > (1u << 20)) {
+          Error(n["header_limit"], "'header_limit' must be at most 1MiB");
+        } else {
+          req.header_limit = *v;
+        }
+      }
+    }
+    if (n["tls"]) {
+      ParseTls(n["tls"], req.tls, ctx);
+      if (req.url.scheme_id() == boost::urls::scheme::http) {
+        Error(n["tls"], "'tls' is set but the URL is http:// " + ctx);
+      }
+    }
+  }
+
+  static std::string Base64(std::string_view in) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+      const auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) |
+                     (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+      out += kAlphabet[v >> 18];
+      out += kAlphabet[(v >> 12) & 63];
+      out += kAlphabet[(v >> 6) & 63];
+      out += kAlphabet[v & 63];
+    }
+    if (i < in.size()) {
+      std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
+      if (i + 1 < in.size()) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+      out += kAlphabet[v >> 18];
+      out += kAlphabet[(v >> 12) & 63];
+      out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+      out += '=';
+    }
+    return out;
+  }
+
+  std::optional<StatusRange> Status(const YAML::Node& n) {
+    if (n.IsScalar()) {
+      const auto& s = n.Scalar();
+      if (s.size() == 3 && s[0] >= '1' && s[0] <= '5' && (s[1] == 'x' || s[1] == 'X') &&
+          (s[2] == 'x' || s[2] == 'X')) {
+        const int base = (s[0] - '0') * 100;
+        return StatusRange{base, base + 99};
+      }
+      int code = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
+      if (ec == std::errc{} && p == s.data() + s.size() && code >= 100 && code <= 599) {
+        return StatusRange{code, code};
+      }
+    }
+    Error(n, "invalid status " + (n.IsScalar() ? Quote(n.Scalar()) : std::string("value")) +
+                 " (use a code from 100 to 599, or a class like 2xx)");
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const boost::regex> Regex(const YAML::Node& n, const std::string& source,
+                                            std::string_view what) {
+    try {
+      return std::make_shared<const boost::regex>(source, boost::regex::ECMAScript);
+    } catch (const boost::regex_error& e) {
+      Error(n, "invalid regular expression in " + std::string(what) + ": " + e.what());
+      return nullptr;
+    }
+  }
+
+  void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& probe) {
+    const std::string ctx = "in 'expect' of probe " + Quote(probe);
+    if (!CheckMap(n, "'expect'", kExpectKeys, ctx)) return;
+    if (const auto& s = n["status"]) {
+      if (s.IsSequence()) {
+        if (s.size() == 0) Error(s, "'status' must list at least one code " + ctx);
+        for (const auto& item : s) {
+          if (auto r = Status(item)) ex.status.push_back(*r);
+        }
+      } else if (auto r = Status(s)) {
+        ex.status.push_back(*r);
+      }
+    }
+    if (n["body_contains"]) {
+      if (auto v = String(n["body_contains"], "'body_contains'")) ex.body_contains = *v;
+    }
+    if (n["body_regex"]) {
+      if (auto v = String(n["body_regex"], "'body_regex'")) {
+        ex.body_regex = Regex(n["body_regex"], *v, "'body_regex'");
+        ex.body_regex_source = *v;
+      }
+    }
+    if (const auto& j = n["json"]) {
+      if (!j.IsSequence()) {
+        Error(j, "'json' must be a list of {pointer, equals} " + ctx);
+      } else {
+        for (const auto& item : j) {
+          if (!CheckMap(item, "a 'json' expectation", kJsonExpectKeys, ctx)) continue;
+          if (!item["pointer"]) {
+            Error(item, "a 'json' expectation needs 'pointer' " + ctx);
+            continue;
+          }
+          auto p = String(item["pointer"], "'pointer'");
+          if (!p) continue;
+          if (!p->empty() && (*p)[0] != '/') {
+            Error(item["pointer"],
+                  "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
+            continue;
+          }
+          JsonExpectation e{*p, std::nullopt};
+          if (item["equals"]) {
+            auto v = ToJson(item["equals"], "'equals'");
+            if (!v) continue;
+            e.equals = std::move(*v);
+          }
+          ex.json.push_back(std::move(e));
+        }
+      }
+    }
+    if (const auto& h = n["headers"]) {
+      if (!h.IsMap()) {
+        Error(h, "'headers' must map header names to {exists|equals|contains|regex} " + ctx);
+      } else {
+        for (const auto& kv : h) {
+          const auto name = kv.first.Scalar();
+          if (!ValidToken(name)) {
+            Error(kv.first, "invalid header name " + Quote(name) + " " + ctx);
+            continue;
+          }
+          if (!CheckMap(kv.second, "header expectation " + Quote(name), kHeaderExpectKeys, ctx)) {
+            continue;
+          }
+          if (kv.second.size() != 1) {
+            Error(kv.second, "header expectation " + Quote(name) +
+                                 " needs exactly one of exists, equals, contains, regex");
+            continue;
+          }
+          const auto& op = *kv.second.begin();
+          HeaderExpectation e;
+          e.name = name;
+          const auto key = op.first.Scalar();
+          if (key == "exists") {
+            auto b = Bool(op.second, "'exists'");
+            if (!b) continue;
+            if (!*b) {
+              Error(op.second, "'exists: false' is not supported; omit the header instead");
+              continue;
+            }
+            e.op = HeaderExpectation::Op::kExists;
+          } else {
+            auto v = String(op.second, Quote(key));
+            if (!v) continue;
+            e.value = *v;
+            if (key == "equals") e.op = HeaderExpectation::Op::kEquals;
+            if (key == "contains") e.op = HeaderExpectation::Op::kContains;
+            if (key == "regex") {
+              e.op = HeaderExpectation::Op::kRegex;
+              e.regex = Regex(op.second, *v, "header expectation " + Quote(name));
+              if (!e.regex) continue;
+            }
+          }
+          ex.headers.push_back(std::move(e));
+        }
+      }
+    }
+  }
+
+  void ParseObjectives(const YAML::Node& n, Objectives& o, const std::string& probe) {
+    const std::string ctx = "in 'objectives' of probe " + Quote(probe);
+    if (!CheckMap(n, "'objectives'", kObjectiveKeys, ctx)) return;
+    if (const auto& l = n["latency"]) {
+      if (CheckMap(l, "'latency'", kLatencyKeys, ctx)) {
+        LatencyObjective lo;
+        bool ok = true;
+        if (!l["threshold"]) {
+          Error(l, "'latency' needs 'threshold' " + ctx);
+          ok = false;
+        } else if (auto d = PositiveDuration(l["threshold"], "'latency.threshold'")) {
+          lo.threshold = *d;
+        } else {
+          ok = false;
+        }
+        if (l["quantile"]) {
+          auto q = Number<double>(l["quantile"], "'latency.quantile'");
+          if (!q || !(*q > 0 && *q < 1)) {
+            if (q) Error(l["quantile"], "'latency.quantile' must be between 0 and 1 (exclusive)");
+            ok = false;
+          } else {
+            lo.quantile = *q;
+          }
+        }
+        if (ok) o.latency = lo;
+      }
+    }
+    if (const auto& e = n["error_ratio"]) {
+      auto r = Number<double>(e, "'error_ratio'");
+      if (r && !(*r > 0 && *r < 1)) {
+        Error(e, "'error_ratio' must be between 0 and 1 (exclusive), e.g. 0.01 for 1 %");
+      } else if (r) {
+        o.error_ratio = *r;
+      }
+    }
+  }
+
+  void ParseProbe(const YAML::Node& n, std::size_t index, const GlobalConfig& g, ProbeConfig& p) {
+    p.location = Where(n);
+    std::string label = "#" + std::to_string(index + 1);
+    if (n.IsMap() && n["name"] && n["name"].IsScalar()) label = n["name"].Scalar();
+    const std::string ctx = "in probe " + Quote(label);
+    if (!CheckMap(n, "probe " + Quote(label), kProbeKeys, ctx)) return;
+    if (!n["name"]) {
+      Error(n, "probe #" + std::to_string(index + 1) + " has no 'name'");
+    } else if (auto s = String(n["name"], "'name'")) {
+      if (!ValidName(*s)) {
+        Error(n["name"],
+              "invalid probe name " + Quote(*s) + " (1 to 128 letters, digits, '_', '-' or '.')");
+      }
+      p.name = *s;
+    }
+    if (!n["type"]) {
+      Error(n, "missing 'type' " + ctx + " (one of: http)");
+      return;
+    }
+    auto type = String(n["type"], "'type'");
+    if (!type) return;
+    if (std::find(kFutureProbeTypes.begin(), kFutureProbeTypes.end(), *type) !=
+        kFutureProbeTypes.end()) {
+      Error(n["type"], "probe type " + Quote(*type) + " is not supported yet in this version " +
+                           ctx + " (supported: http)");
+      return;
+    }
+    if (*type != "http") {
+      std::string message = "unknown probe type " + Quote(*type) + " " + ctx;
+      if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
+        message += "; did you mean " + Quote(s) + "?";
+      }
+      Error(n["type"], message + " (supported: http)");
+      return;
+    }
+    p.type = ProbeType::kHttp;
+    p.interval = g.interval;
+    p.timeout = g.timeout;
+    p.jitter = g.jitter;
+    p.max_in_flight = g.max_in_flight;
+    if (n["interval"]) {
+      if (auto d = PositiveDuration(n["interval"], "'interval'")) p.interval = *d;
+    }
+    if (n["timeout"]) {
+      if (auto d = PositiveDuration(n["timeout"], "'timeout'")) p.timeout = *d;
+    }
+    if (n["jitter"]) {
+      if (auto d = PositiveDuration(n["jitter"], "'jitter'", true)) p.jitter = *d;
+    }
+    if (p.jitter >= p.interval) {
+      Error(n["jitter"] ? n["jitter"] : n, "'jitter' (" + FormatDuration(p.jitter) +
+                                               ") must be shorter than 'interval' (" +
+                                               FormatDuration(p.interval) + ") " + ctx);
+    }
+    if (n["max_in_flight"]) {
+      if (auto v = Number<int>(n["max_in_flight"], "'max_in_flight'")) {
+        if (*v < 1 || *v > 1000) {
+          Error(n["max_in_flight"], "'max_in_flight' must be between 1 and 1000 " + ctx);
+        } else {
+          p.max_in_flight = *v;
+        }
+      }
+    }
+    if (!n["request"]) {
+      Error(n, "missing 'request' " + ctx);
+    } else {
+      ParseRequest(n["request"], p.request, label);
+    }
+    if (n["expect"]) ParseExpect(n["expect"], p.expect, label);
+    if (n["objectives"]) {
+      ParseObjectives(n["objectives"], p.objectives, label);
+      if (p.objectives.latency && p.objectives.latency->threshold > p.timeout) {
+        Error(n["objectives"]["latency"],
+              "latency threshold " + FormatDuration(p.objectives.latency->threshold) +
+                  " is longer than the timeout " + FormatDuration(p.timeout) + " " + ctx);
+      }
+    }
+    if (const auto& b = n["buckets"]) {
+      if (CheckMap(b, "'buckets'", kBucketKeys, ctx)) {
+        if (b["duration"]) {
+          if (auto v = BucketList(b["duration"], "'buckets.duration'")) p.buckets.duration = *v;
+        }
+        if (b["phase"]) {
+          if (auto v = BucketList(b["phase"], "'buckets.phase'")) p.buckets.phase = *v;
+        }
+      }
+    }
+  }
+
+  void ParseProbes(const YAML::Node& n, Config& config) {
+    if (!n.IsSequence()) {
+      Error(n, "'probes' must be a list");
+      return;
+    }
+    if (n.size() == 0) {
+      Error(n, "'probes' is empty: there is nothing to run");
+      return;
+    }
+    std::map<std::string, Location> names;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      ProbeConfig p;
+      ParseProbe(n[i], i, config.global, p);
+      if (!p.name.empty()) {
+        auto [it, inserted] = names.emplace(p.name, p.location);
+        if (!inserted) {
+          Error(n[i]["name"], "duplicate probe name " + Quote(p.name) + " (first defined at line " +
+                                  std::to_string(it->second.line) + ")");
+        }
+      }
+      config.probes.push_back(std::move(p));
+    }
+  }
+
+  std::string file_;
+  std::vector<ConfigError> errors_;
+  // Declared secrets; nullopt when the secret could not be resolved.
+  std::map<std::string, std::optional<std::string>, std::less<>> secrets_;
+};
+
+}  // namespace
+
+LoadResult LoadConfigString(std::string_view yaml, const std::string& file) {
+  return Loader(file).Load(yaml);
+}
+
+LoadResult LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(
+        {Location{path, 0, 0}, std::string("cannot read the file: ") + std::strerror(errno)});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return LoadConfigString(text.str(), path);
+}
+
+}  // namespace sloprobe::config

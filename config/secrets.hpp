@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sloprobe::config {
+
+// Holds the values of resolved secrets and replaces any occurrence of one in
+// text that is about to leave the process (logs, error details). Secrets are
+// also kept out of metrics and messages by construction; this is the last
+// line of defence, for text that a server sent back.
+class Redactor {
+ public:
+  static constexpr std::string_view kMask = "<redacted>";
+
+  void Add(std::string value);
+  std::string Redact(std::string_view text) const;
+  bool Empty() const { return values_.empty(); }
+
+ private:
+  std::vector<std::string> values_;  // longest first
+};
+
+// Where a secret's value comes from, as written under `secrets:`.
+struct SecretSource {
+  enum class Kind { kEnv, kFile, kCredential };
+  Kind kind = Kind::kEnv;
+  std::string ref;  // variable name, file path or credential name
+};
+
+// Reads a secret. On failure returns false and sets `error` to a message that
+// names the source but never contains a value.
+bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error);
+
+}  // namespace sloprobe::config

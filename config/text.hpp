@@ -1,0 +1,16 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sloprobe::config {
+
+// Edit distance between two short strings (keys, names).
+std::size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` if it is close enough to be a likely typo,
+// otherwise empty.
+std::string_view Suggest(std::string_view word, std::span<const std::string_view> candidates);
+
+}  // namespace sloprobe::config

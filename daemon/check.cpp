@@ -1,0 +1,37 @@
+#include "daemon/check.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/loader.hpp"
+#include "probes/probe.hpp"
+
+namespace sloprobe::daemon {
+
+int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
+  auto loaded = config::LoadConfigFile(path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) err << e.ToString() << '\n';
+    err << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors") << " in "
+        << path << '\n';
+    return 1;
+  }
+  // Setting a probe up reads its TLS files; do that too, so that a config
+  // that checks is a config that starts.
+  boost::asio::io_context io;
+  int failures = 0;
+  for (const auto& p : loaded.config->probes) {
+    try {
+      (void)probes::MakeProbe(p, io.get_executor());
+    } catch (const std::exception& e) {
+      config::ConfigError error{p.location, e.what()};
+      err << error.ToString() << '\n';
+      ++failures;
+    }
+  }
+  if (failures > 0) return 1;
+  out << path << ": OK, " << loaded.config->probes.size()
+      << (loaded.config->probes.size() == 1 ? " probe" : " probes") << '\n';
+  return 0;
+}
+
+}  // namespace sloprobe::daemon

@@ -1,0 +1,327 @@
+#include "daemon/daemon.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <map>
+
+#include "config/loader.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/scheduler.hpp"
+#include "daemon/version.hpp"
+#include "probes/probe.hpp"
+
+namespace sloprobe::daemon {
+
+namespace asio = boost::asio;
+using probes::Reason;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string SecondsText(probes::Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+}  // namespace
+
+struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
+  struct Slot {
+    std::shared_ptr<probes::Probe> probe;
+    std::unique_ptr<ProbeMetrics> metrics;
+    std::optional<Reason> last;  // reason of the last finished run
+    std::uint64_t failed_runs = 0;
+  };
+
+  Impl(asio::io_context& io_context, config::Config cfg, DaemonOptions opts)
+      : io(io_context),
+        config(std::move(cfg)),
+        options(std::move(opts)),
+        registry(std::make_shared<prometheus::Registry>()),
+        metrics(registry),
+        wake(io) {
+    prometheus::BuildGauge()
+        .Name("sloprobe_build_info")
+        .Help("A constant 1, labelled with the version sloprobe was built from.")
+        .Register(*registry)
+        .Add({{"version", std::string(kVersion)}})
+        .Set(1);
+    const auto epoch = Scheduler::Clock::now();
+    for (const auto& p : config.probes) {
+      auto slot = std::make_unique<Slot>();
+      slot->probe = probes::MakeProbe(p, io.get_executor());
+      slot->metrics = metrics.ForProbe(p);
+      const auto id = scheduler.Add(
+          p.name,
+          {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
+           std::chrono::duration_cast<Scheduler::Duration>(p.jitter), p.max_in_flight},
+          epoch);
+      if (id != slots.size()) throw std::logic_error("scheduler ids out of step");
+      slots.push_back(std::move(slot));
+    }
+    metrics.SetConfigReload(true, UnixNow());
+  }
+
+  asio::io_context& io;
+  config::Config config;
+  DaemonOptions options;
+  std::shared_ptr<prometheus::Registry> registry;
+  Metrics metrics;
+  ProcessCollector process;
+  Scheduler scheduler;
+  std::vector<std::unique_ptr<Slot>> slots;  // index: Scheduler::ProbeId
+  asio::steady_timer wake;
+  std::unique_ptr<HttpServer> server;
+  bool started = false;
+  bool stopping = false;
+  std::map<std::uint64_t, asio::cancellation_signal> runs;  // in flight
+  std::uint64_t next_run_id = 0;
+  std::function<void()> on_idle;  // set while stopping, called when runs reaches 0
+
+  std::string RenderMetrics() const {
+    auto families = registry->Collect();
+    auto more = process.Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    return prometheus::TextSerializer().Serialize(families);
+  }
+
+  HttpServer::Response Handle(const HttpServer::Request& request) {
+    namespace http = boost::beast::http;
+    const auto method = request.method();
+    const std::string_view target = request.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (method != http::verb::get && method != http::verb::head) {
+      return {405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
+    }
+    if (path == "/metrics") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics()};
+    }
+    if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy\n"};
+    if (path == "/-/ready") {
+      if (started && !stopping) return {200, "text/plain; charset=utf-8", "Ready\n"};
+      return {503, "text/plain; charset=utf-8", "Not Ready\n"};
+    }
+    if (path == "/") {
+      return {200, "text/html; charset=utf-8",
+              "<!doctype html><html><head><title>sloprobe</title></head><body>"
+              "<h1>sloprobe</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n"};
+    }
+    return {404, "text/plain; charset=utf-8", "Not Found\n"};
+  }
+
+  void Start() {
+    auto endpoint = ParseListenAddress(options.listen_address);
+    if (!endpoint) {
+      throw std::runtime_error("invalid --web.listen-address '" + options.listen_address +
+                               "' (use host:port or :port)");
+    }
+    server = std::make_unique<HttpServer>(
+        io.get_executor(), *endpoint, [this](const HttpServer::Request& r) { return Handle(r); },
+        HttpServer::Limits{});
+    server->Start();
+    started = true;
+    asio::co_spawn(io, Loop(shared_from_this()), asio::detached);
+  }
+
+  // Wakes at the next due slot, starts or skips what is due, repeats.
+  static asio::awaitable<void> Loop(std::shared_ptr<Impl> self) {
+    std::vector<Scheduler::Action> actions;
+    while (!self->stopping) {
+      const auto next = self->scheduler.NextDue();
+      if (!next) break;
+      self->wake.expires_at(*next);
+      co_await self->wake.async_wait(kTuple);
+      if (self->stopping) break;
+      actions.clear();
+      self->scheduler.Collect(Scheduler::Clock::now(), actions);
+      for (const auto& a : actions) {
+        auto& slot = *self->slots[a.probe];
+        if (a.kind == Scheduler::Action::Kind::kSkip) {
+          slot.metrics->RecordSkipped();
+          LogDebug("run skipped",
+                   {{"probe", slot.probe->Config().name},
+                    {"in_flight", std::to_string(self->scheduler.InFlight(a.probe))}});
+          continue;
+        }
+        const auto id = self->next_run_id++;
+        auto& signal = self->runs[id];
+        asio::co_spawn(self->io, RunOnce(self, a.probe, a.due),
+                       asio::bind_cancellation_slot(signal.slot(), [self, id](std::exception_ptr) {
+                         self->runs.erase(id);
+                         if (self->runs.empty() && self->on_idle) {
+                           auto done = std::move(self->on_idle);
+                           self->on_idle = nullptr;
+                           done();
+                         }
+                       }));
+      }
+    }
+  }
+
+  static asio::awaitable<void> RunOnce(std::shared_ptr<Impl> self, Scheduler::ProbeId id,
+                                       Scheduler::TimePoint due) {
+    const auto lag = Scheduler::Clock::now() - due;
+    self->metrics.ObserveSchedulerLag(std::chrono::duration<double>(lag).count());
+    auto& slot = *self->slots[id];
+    auto probe = slot.probe;  // keeps the probe alive for this run
+    probes::ProbeResult result;
+    try {
+      result = co_await probe->Run();
+    } catch (const std::exception& e) {
+      // Probes classify every expected failure; this is a bug, and it must
+      // not take the daemon down with it.
+      result.reason = Reason::kProtocol;
+      result.detail = std::string("internal error: ") + e.what();
+    }
+    self->scheduler.Finished(id);
+    if (self->stopping) co_return;  // a cancelled run measures nothing
+    slot.metrics->Record(result, UnixNow());
+    Report(slot, result);
+  }
+
+  // Logs state changes, not every run: ok -> failing, reason changes,
+  // failing -> ok. Every run is logged at debug level.
+  static void Report(Slot& slot, const probes::ProbeResult& r) {
+    const auto& name = slot.probe->Config().name;
+    if (Logger::Get().Enabled(LogLevel::kDebug)) {
+      std::vector<LogField> fields{{"probe", name},
+                                   {"ok", r.ok() ? "true" : "false"},
+                                   {"duration_seconds", SecondsText(r.duration)}};
+      for (const auto& step : r.steps) {
+        if (step.phases.ttfb) fields.push_back({"ttfb_seconds", SecondsText(*step.phases.ttfb)});
+        if (step.status != 0) fields.push_back({"status", std::to_string(step.status)});
+      }
+      if (!r.ok()) fields.push_back({"reason", std::string(probes::ReasonName(r.reason))});
+      LogDebug("probe run", std::move(fields));
+    }
+    if (r.ok()) {
+      if (slot.last && *slot.last != Reason::kOk) {
+        LogInfo("probe recovered",
+                {{"probe", name}, {"failed_runs", std::to_string(slot.failed_runs)}});
+      }
+      slot.failed_runs = 0;
+    } else {
+      ++slot.failed_runs;
+      const bool was_ok = !slot.last || *slot.last == Reason::kOk;
+      if (was_ok || *slot.last != r.reason) {
+        LogWarn(was_ok ? "probe failing" : "probe failure reason changed",
+                {{"probe", name},
+                 {"reason", std::string(probes::ReasonName(r.reason))},
+                 {"detail", r.detail}});
+      }
+    }
+    slot.last = r.reason;
+  }
+
+  void Stop(std::function<void()> done) {
+    if (stopping) return;
+    stopping = true;
+    wake.cancel();
+    auto finish = [self = shared_from_this(), done = std::move(done)]() mutable {
+      if (self->server) self->server->Stop();
+      if (done) done();
+    };
+    if (runs.empty()) {
+      asio::post(io, std::move(finish));
+      return;
+    }
+    // Cancel every run; give them the grace period to unwind.
+    auto grace = std::make_shared<asio::steady_timer>(io, options.stop_grace);
+    auto once = std::make_shared<std::function<void()>>(std::move(finish));
+    auto fire = [once, grace]() {
+      if (!*once) return;
+      auto f = std::move(*once);
+      *once = nullptr;
+      grace->cancel();
+      f();
+    };
+    on_idle = fire;
+    grace->async_wait([fire](boost::system::error_code) { fire(); });
+    for (auto& [id, signal] : runs) signal.emit(asio::cancellation_type::terminal);
+  }
+};
+
+Daemon::Daemon(asio::io_context& io, config::Config config, DaemonOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(options))) {}
+
+Daemon::~Daemon() {
+  if (impl_->server) impl_->server->Stop();
+}
+
+void Daemon::Start() { impl_->Start(); }
+
+void Daemon::Stop(std::function<void()> done) { impl_->Stop(std::move(done)); }
+
+asio::ip::tcp::endpoint Daemon::WebEndpoint() const { return impl_->server->LocalEndpoint(); }
+
+std::shared_ptr<prometheus::Registry> Daemon::Registry() const { return impl_->registry; }
+
+std::string Daemon::RenderMetrics() const { return impl_->RenderMetrics(); }
+
+int RunDaemon(const std::string& config_file, DaemonOptions options) {
+  auto loaded = config::LoadConfigFile(config_file);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors)
+      LogError("invalid configuration", {{"error", e.ToString()}});
+    return 1;
+  }
+  Logger::Get().SetRedactor(loaded.config->redactor);
+  const auto probe_count = loaded.config->probes.size();
+
+  asio::io_context io(1);
+  std::unique_ptr<Daemon> daemon;
+  try {
+    daemon = std::make_unique<Daemon>(io, std::move(*loaded.config), options);
+    daemon->Start();
+  } catch (const std::exception& e) {
+    LogError("cannot start", {{"error", e.what()}});
+    return 1;
+  }
+  const auto endpoint = daemon->WebEndpoint();
+  LogInfo("listening",
+          {{"address", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())}});
+  LogInfo("started", {{"version", std::string(kVersion)},
+                      {"config", config_file},
+                      {"probes", std::to_string(probe_count)}});
+
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      LogWarn("configuration reload is not supported by this version; restart to apply changes");
+      signals.async_wait(on_signal);
+      return;
+    }
+    LogInfo("stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    daemon->Stop([&] {
+      signals.cancel();
+      // Runs that ignored cancellation for the whole grace period are
+      // abandoned here; their sockets close as the context is destroyed.
+      io.stop();
+    });
+  };
+  signals.async_wait(on_signal);
+  io.run();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace sloprobe::daemon

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sloprobe::daemon {
+
+// "host:port", ":port" (all interfaces) or "[v6]:port"; nullopt if invalid.
+std::optional<boost::asio::ip::tcp::endpoint> ParseListenAddress(std::string_view text);
+
+// sloprobe's own HTTP/1.1 server for /metrics and the lifecycle endpoints.
+// Bounded everywhere: connection count, request size, idle time.
+class HttpServer {
+ public:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  struct Response {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+  };
+  using Handler = std::function<Response(const Request&)>;
+
+  struct Limits {
+    std::size_t max_connections = 64;
+    std::uint32_t header_limit = 8 * 1024;
+    std::uint64_t body_limit = 64 * 1024;
+    std::chrono::seconds idle_timeout{30};
+  };
+
+  // Binds and listens at once; throws boost::system::system_error on failure.
+  HttpServer(boost::asio::any_io_executor executor, const boost::asio::ip::tcp::endpoint& endpoint,
+             Handler handler, Limits limits);
+  ~HttpServer();
+
+  boost::asio::ip::tcp::endpoint LocalEndpoint() const;
+  void Start();
+  // Stops accepting and closes every open connection.
+  void Stop();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace sloprobe::daemon

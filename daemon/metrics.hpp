@@ -1,0 +1,115 @@
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/result.hpp"
+
+namespace sloprobe::daemon {
+
+// Default histogram upper bounds, in seconds.
+const std::vector<double>& DefaultDurationBuckets();
+const std::vector<double>& DefaultPhaseBuckets();
+const std::vector<double>& DefaultLagBuckets();
+
+// `buckets` with every threshold inserted as a boundary (kept sorted and
+// unique), so that `le`-based SLO queries are exact at the threshold.
+std::vector<double> WithBoundaries(std::vector<double> buckets, const std::vector<double>& extra);
+
+enum class Phase { kResolve, kConnect, kTls, kTtfb, kTransfer };
+inline constexpr std::array<std::string_view, 5> kPhaseNames{"resolve", "connect", "tls", "ttfb",
+                                                             "transfer"};
+
+class Metrics;
+
+// The series of one probe, resolved once when the probe is set up so that
+// recording a run does no label lookups.
+class ProbeMetrics {
+ public:
+  ~ProbeMetrics();
+  ProbeMetrics(const ProbeMetrics&) = delete;
+  ProbeMetrics& operator=(const ProbeMetrics&) = delete;
+
+  // Records a finished run. `now_unix` is the wall-clock end of the run.
+  void Record(const probes::ProbeResult& result, double now_unix);
+  void RecordSkipped() { skipped_->Increment(); }
+
+ private:
+  friend class Metrics;
+  struct StepSeries {
+    std::array<prometheus::Histogram*, kPhaseNames.size()> phases{};
+  };
+  ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
+  StepSeries& Step(const std::string& name);
+
+  Metrics& owner_;
+  std::string name_;
+  std::vector<double> phase_buckets_;
+  double threshold_seconds_ = -1;  // < 0: no latency objective
+  prometheus::Histogram* duration_;
+  prometheus::Counter* runs_;
+  prometheus::Counter* slow_;
+  prometheus::Counter* skipped_;
+  prometheus::Gauge* success_;
+  prometheus::Gauge* last_run_;
+  std::array<prometheus::Counter*, probes::kReasonCount> failures_{};
+  std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> objectives_;
+  prometheus::Gauge* cert_expiry_ = nullptr;
+  std::map<std::string, StepSeries, std::less<>> steps_;
+};
+
+// Owns every metric family sloprobe exports to Prometheus.
+class Metrics {
+ public:
+  explicit Metrics(std::shared_ptr<prometheus::Registry> registry);
+
+  std::unique_ptr<ProbeMetrics> ForProbe(const config::ProbeConfig& config);
+
+  void ObserveSchedulerLag(double seconds) { scheduler_lag_->Observe(seconds); }
+  void SetConfigReload(bool ok, double now_unix);
+
+  prometheus::Registry& Registry() { return *registry_; }
+
+ private:
+  friend class ProbeMetrics;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Histogram>& probe_duration_;
+  prometheus::Family<prometheus::Histogram>& phase_duration_;
+  prometheus::Family<prometheus::Counter>& runs_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Counter>& slow_;
+  prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Gauge>& success_;
+  prometheus::Family<prometheus::Gauge>& last_run_;
+  prometheus::Family<prometheus::Gauge>& objective_latency_;
+  prometheus::Family<prometheus::Gauge>& objective_quantile_;
+  prometheus::Family<prometheus::Gauge>& objective_error_ratio_;
+  prometheus::Family<prometheus::Gauge>& cert_expiry_;
+  prometheus::Histogram* scheduler_lag_;
+  prometheus::Gauge* reload_ok_;
+  prometheus::Gauge* reload_time_;
+};
+
+// process_* metrics from /proc/self, in the names the Prometheus client
+// libraries use, so that standard dashboards work.
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  ProcessCollector();
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  double start_time_seconds_ = 0;
+};
+
+}  // namespace sloprobe::daemon

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "probes/http_client.hpp"
+
+namespace sloprobe::probes {
+
+struct ExpectationFailure {
+  Reason reason = Reason::kExpectation;
+  std::string detail;
+};
+
+// Checks a complete response against `expect`, in order: status, headers,
+// body_contains, body_regex, JSON pointers. The first failure is returned.
+// An unmet status is kRateLimited for 429, kAuth for 401 and 403 and
+// kHttpStatus otherwise.
+std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
+                                                const config::Expectations& expect);
+
+bool StatusAccepted(int status, const config::Expectations& expect);
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,456 @@
+#include "probes/http_client.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <ctime>
+#include <stdexcept>
+
+namespace sloprobe::probes {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxIdleConnections = 8;
+constexpr std::string_view kUserAgent = "sloprobe/0.1";
+
+std::string OriginOf(const boost::urls::url_view& url, std::uint16_t port) {
+  std::string origin(url.scheme());
+  origin += "://";
+  origin += url.encoded_host();
+  origin += ':';
+  origin += std::to_string(port);
+  return origin;
+}
+
+std::uint16_t PortOf(const boost::urls::url_view& url) {
+  if (url.has_port()) return url.port_number();
+  return url.scheme_id() == boost::urls::scheme::https ? 443 : 80;
+}
+
+// The host as a resolver or SNI wants it: IPv6 literals without brackets.
+std::string HostOf(const boost::urls::url_view& url) {
+  if (url.host_type() == boost::urls::host_type::ipv6)
+    return std::string(url.encoded_host_address());
+  return url.host_address();
+}
+
+bool IsTimeout(const error_code& ec) {
+  return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+bool IsPeerClosed(const error_code& ec) {
+  return ec == asio::error::eof || ec == http::error::end_of_stream ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
+}
+
+void Fail(FetchResult& out, Reason reason, std::string detail) {
+  out.reason = reason;
+  out.detail = std::move(detail);
+}
+
+std::string TlsDetail(const error_code& ec, SSL* handle) {
+  const long verify = SSL_get_verify_result(handle);
+  if (verify != X509_V_OK) {
+    return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
+  }
+  return "TLS handshake failed: " + ec.message();
+}
+
+}  // namespace
+
+void PhaseTimings::Add(const PhaseTimings& other) {
+  auto add = [](std::optional<Duration>& a, const std::optional<Duration>& b) {
+    if (b) a = a.value_or(Duration::zero()) + *b;
+  };
+  add(resolve, other.resolve);
+  add(connect, other.connect);
+  add(tls, other.tls);
+  add(ttfb, other.ttfb);
+  add(transfer, other.transfer);
+}
+
+std::optional<std::int64_t> CertificateNotAfter(void* ssl_handle) {
+  X509* cert = SSL_get1_peer_certificate(static_cast<SSL*>(ssl_handle));
+  if (cert == nullptr) return std::nullopt;
+  std::optional<std::int64_t> out;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) out = timegm(&tm);
+  X509_free(cert);
+  return out;
+}
+
+struct HttpClient::Connection {
+  std::string origin;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+};
+
+HttpClient::HttpClient(asio::any_io_executor executor, const config::TlsConfig& tls)
+    : executor_(std::move(executor)),
+      ssl_(ssl::context::tls_client),
+      server_name_(tls.server_name),
+      verify_(!tls.insecure_skip_verify) {
+  try {
+    if (verify_) {
+      ssl_.set_verify_mode(ssl::verify_peer);
+      if (tls.ca_file.empty()) {
+        ssl_.set_default_verify_paths();
+      } else {
+        ssl_.load_verify_file(tls.ca_file);
+      }
+    } else {
+      ssl_.set_verify_mode(ssl::verify_none);
+    }
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("cannot load TLS trust settings" +
+                             (tls.ca_file.empty() ? std::string() : " from '" + tls.ca_file + "'") +
+                             ": " + e.code().message());
+  }
+}
+
+HttpClient::~HttpClient() = default;
+
+asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(
+    const boost::urls::url_view& url, Clock::time_point deadline, FetchResult& out) {
+  const bool https = url.scheme_id() == boost::urls::scheme::https;
+  const std::string host = HostOf(url);
+  const std::uint16_t port = PortOf(url);
+
+  // Resolve. IP literals skip the resolver (and its helper thread).
+  auto started = Clock::now();
+  std::vector<tcp::endpoint> endpoints;
+  error_code ec;
+  const auto literal = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, port);
+  } else {
+    // getaddrinfo cannot be interrupted, so the lookup reports into shared
+    // state and the run waits on the deadline timer: a hung resolver costs
+    // this run its timeout, never more.
+    struct Lookup {
+      explicit Lookup(const asio::any_io_executor& ex, Clock::time_point at)
+          : resolver(ex), timer(ex, at) {}
+      tcp::resolver resolver;
+      asio::steady_timer timer;
+      bool done = false;
+      error_code ec;
+      tcp::resolver::results_type results;
+    };
+    auto lookup = std::make_shared<Lookup>(executor_, deadline);
+    lookup->resolver.async_resolve(host, std::to_string(port),
+                                   [lookup](error_code e, tcp::resolver::results_type r) {
+                                     lookup->done = true;
+                                     lookup->ec = e;
+                                     lookup->results = std::move(r);
+                                     lookup->timer.cancel();
+                                   });
+    co_await lookup->timer.async_wait(kTuple);
+    if (!lookup->done) {
+      lookup->resolver.cancel();
+      Fail(out, Reason::kTimeout, "timed out resolving '" + host + "'");
+      co_return nullptr;
+    }
+    if (lookup->ec) {
+      Fail(out, Reason::kDns, "cannot resolve '" + host + "': " + lookup->ec.message());
+      co_return nullptr;
+    }
+    for (const auto& entry : lookup->results) endpoints.push_back(entry.endpoint());
+  }
+  out.phases.resolve = Clock::now() - started;
+
+  beast::tcp_stream stream(executor_);
+  stream.expires_at(deadline);
+  started = Clock::now();
+  auto [cec, endpoint] = co_await stream.async_connect(endpoints, kTuple);
+  if (cec) {
+    if (IsTimeout(cec)) {
+      Fail(out, Reason::kTimeout, "timed out connecting to port " + std::to_string(port));
+    } else {
+      Fail(out, Reason::kConnect,
+           "cannot connect to port " + std::to_string(port) + ": " + cec.message());
+    }
+    co_return nullptr;
+  }
+  out.phases.connect = Clock::now() - started;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  auto conn = std::make_unique<Connection>();
+  conn->origin = OriginOf(url, port);
+  if (!https) {
+    conn->plain.emplace(std::move(stream));
+    co_return conn;
+  }
+
+  conn->secure.emplace(std::move(stream), ssl_);
+  auto& tls = *conn->secure;
+  const std::string name = server_name_.empty() ? host : server_name_;
+  error_code ip_ec;
+  asio::ip::make_address(name, ip_ec);
+  // SNI carries host names only (RFC 6066 section 3).
+  if (ip_ec && SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()) != 1) {
+    Fail(out, Reason::kTls, "cannot set the TLS server name");
+    co_return nullptr;
+  }
+  if (verify_) tls.set_verify_callback(ssl::host_name_verification(name));
+  started = Clock::now();
+  auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, kTuple);
+  if (hec) {
+    if (IsTimeout(hec)) {
+      Fail(out, Reason::kTimeout, "timed out in the TLS handshake");
+    } else {
+      Fail(out, Reason::kTls, TlsDetail(hec, tls.native_handle()));
+    }
+    co_return nullptr;
+  }
+  out.phases.tls = Clock::now() - started;
+  out.cert_not_after = CertificateNotAfter(tls.native_handle());
+  co_return conn;
+}
+
+namespace {
+
+// One request and its response on an open connection. Sets `stale` when the
+// connection turned out closed before any response byte, which on a reused
+// keep-alive connection means "try a fresh one", not a failure.
+template <class Stream>
+asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
+                               beast::flat_buffer& buffer,
+                               http::request<http::string_body>& request,
+                               const config::HttpRequest& options, Clock::time_point deadline,
+                               FetchResult& out, bool& reusable, bool& stale) {
+  lowest.expires_at(deadline);
+  const auto t0 = Clock::now();
+  auto [wec, written] = co_await http::async_write(stream, request, kTuple);
+  if (wec) {
+    if (IsTimeout(wec)) {
+      Fail(out, Reason::kTimeout, "timed out sending the request");
+    } else {
+      stale = IsPeerClosed(wec);
+      Fail(out, Reason::kProtocol, "connection closed while sending the request: " + wec.message());
+    }
+    co_return;
+  }
+
+  // The first response byte: the end of the read that delivered it.
+  auto first_byte = t0;
+  if (buffer.size() == 0) {
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kTuple);
+    first_byte = Clock::now();
+    buffer.commit(n);
+    if (n == 0) {
+      if (IsTimeout(rec)) {
+        Fail(out, Reason::kTimeout, "timed out waiting for the response");
+      } else {
+        stale = true;
+        Fail(out, Reason::kProtocol,
+             "connection closed before the response: " + (rec ? rec.message() : "no data"));
+      }
+      co_return;
+    }
+  }
+  out.phases.ttfb = first_byte - t0;
+
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+  parser.body_limit(options.body_limit);
+  if (request.method() == http::verb::head) parser.skip(true);
+  auto [pec, parsed] = co_await http::async_read(stream, buffer, parser, kTuple);
+  const auto done = Clock::now();
+  if (pec) {
+    if (IsTimeout(pec)) {
+      Fail(out, Reason::kTimeout,
+           parser.is_header_done() ? "timed out reading the response body"
+                                   : "timed out reading the response headers");
+    } else if (pec == http::error::body_limit) {
+      Fail(out, Reason::kBodyTooLarge,
+           "response body larger than the limit of " + std::to_string(options.body_limit) +
+               " bytes");
+    } else if (pec == http::error::header_limit) {
+      Fail(out, Reason::kProtocol,
+           "response headers larger than the limit of " + std::to_string(options.header_limit) +
+               " bytes");
+    } else if (parser.is_header_done() &&
+               (IsPeerClosed(pec) || pec == http::error::partial_message)) {
+      Fail(out, Reason::kTruncated,
+           "response body cut off after " + std::to_string(parser.get().body().size()) +
+               " bytes: " + pec.message());
+    } else if (IsPeerClosed(pec) || pec == http::error::partial_message) {
+      Fail(out, Reason::kProtocol, "connection closed inside the response headers");
+    } else {
+      Fail(out, Reason::kProtocol, "invalid HTTP response: " + pec.message());
+    }
+    co_return;
+  }
+  out.phases.transfer = done - first_byte;
+  auto& message = parser.get();
+  reusable = message.keep_alive() && !parser.need_eof();
+  HttpResponse response;
+  response.status = static_cast<int>(message.result_int());
+  response.headers = message.base();
+  response.body = std::move(message.body());
+  out.response = std::move(response);
+}
+
+void Close(HttpClient::Connection& conn) {
+  error_code ignored;
+  // No TLS close_notify round trip: the probe is over, and waiting for the
+  // peer would spend time (and a timer) on nothing it measures.
+  conn.Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn.Lowest().close();
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
+                                            const boost::urls::url_view& url,
+                                            const std::vector<config::Header>& headers,
+                                            std::string_view method, std::string_view body,
+                                            Clock::time_point deadline, FetchResult& out) {
+  http::request<http::string_body> request;
+  request.version(11);
+  const auto verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) {
+    request.method_string(method);
+  } else {
+    request.method(verb);
+  }
+  const auto target = url.encoded_target();
+  request.target(target.empty() ? std::string_view("/") : std::string_view(target));
+  const std::uint16_t port = PortOf(url);
+  const bool default_port = port == (url.scheme_id() == boost::urls::scheme::https ? 443 : 80);
+  std::string host(url.encoded_host());
+  if (!default_port) host += ":" + std::to_string(port);
+  request.set(http::field::host, host);
+  request.set(http::field::user_agent, kUserAgent);
+  for (const auto& h : headers) request.set(h.name, h.value);
+  if (!body.empty() || verb == http::verb::post || verb == http::verb::put ||
+      verb == http::verb::patch) {
+    request.body() = std::string(body);
+    request.prepare_payload();
+  }
+  request.keep_alive(options.keep_alive);
+
+  const std::string origin = OriginOf(url, port);
+  std::unique_ptr<Connection> conn;
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if ((*it)->origin == origin) {
+      conn = std::move(*it);
+      idle_.erase(it);
+      break;
+    }
+  }
+  bool reused = conn != nullptr;
+  for (;;) {
+    if (!conn) {
+      conn = co_await Connect(url, deadline, out);
+      if (!conn) co_return;
+    }
+    bool reusable = false;
+    bool stale = false;
+    FetchResult attempt;
+    conn->buffer.clear();
+    if (conn->secure) {
+      co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, request, options, deadline,
+                        attempt, reusable, stale);
+    } else {
+      co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, request, options, deadline,
+                        attempt, reusable, stale);
+    }
+    if (reused && stale && Clock::now() < deadline) {
+      // The server closed the idle connection; one fresh attempt, as any
+      // HTTP client does. Its connect phases are measured as usual.
+      conn.reset();
+      reused = false;
+      continue;
+    }
+    out.phases.Add(attempt.phases);
+    out.reason = attempt.reason;
+    out.detail = std::move(attempt.detail);
+    out.response = std::move(attempt.response);
+    if (attempt.reason == Reason::kOk && options.keep_alive && reusable &&
+        idle_.size() < kMaxIdleConnections) {
+      idle_.push_back(std::move(conn));
+    } else {
+      Close(*conn);
+    }
+    co_return;
+  }
+}
+
+asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& request,
+                                               Clock::time_point deadline) {
+  FetchResult out;
+  boost::urls::url url = request.url;
+  std::string method = request.method;
+  std::string body = request.body;
+  std::vector<config::Header> headers = request.headers;
+  for (int hop = 0;; ++hop) {
+    FetchResult result;
+    co_await FetchOnce(request, url, headers, method, body, deadline, result);
+    out.phases.Add(result.phases);
+    out.reason = result.reason;
+    out.detail = std::move(result.detail);
+    out.response = std::move(result.response);
+    if (result.cert_not_after) out.cert_not_after = result.cert_not_after;
+    if (out.reason != Reason::kOk || hop >= request.follow_redirects) break;
+    const int status = out.response->status;
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) break;
+    const auto location = out.response->headers[http::field::location];
+    if (location.empty()) break;
+    auto ref = boost::urls::parse_uri_reference(location);
+    boost::urls::url next = url;
+    if (!ref || !next.resolve(*ref) ||
+        (next.scheme_id() != boost::urls::scheme::http &&
+         next.scheme_id() != boost::urls::scheme::https) ||
+        next.encoded_host().empty()) {
+      Fail(out, Reason::kProtocol, "redirect to an invalid Location");
+      out.response.reset();
+      break;
+    }
+    next.remove_fragment();
+    if (OriginOf(next, PortOf(next)) != OriginOf(url, PortOf(url))) {
+      // Credentials are for the origin they were configured for.
+      std::erase_if(headers, [](const config::Header& h) {
+        return beast::iequals(h.name, "authorization") || beast::iequals(h.name, "cookie") ||
+               beast::iequals(h.name, "proxy-authorization");
+      });
+    }
+    if (status == 303 || ((status == 301 || status == 302) && method == "POST")) {
+      method = "GET";
+      body.clear();
+      std::erase_if(headers,
+                    [](const config::Header& h) { return beast::iequals(h.name, "content-type"); });
+    }
+    url = std::move(next);
+    ++out.redirects;
+  }
+  co_return out;
+}
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/result.hpp"
+
+namespace sloprobe::probes {
+
+struct HttpResponse {
+  int status = 0;
+  boost::beast::http::fields headers;
+  std::string body;
+};
+
+struct FetchResult {
+  Reason reason = Reason::kOk;
+  std::string detail;
+  PhaseTimings phases;
+  std::optional<HttpResponse> response;  // set whenever a complete response arrived
+  std::optional<std::int64_t> cert_not_after;
+  int redirects = 0;
+};
+
+// An HTTP/1.1 client for one probe (or one scenario step): TCP or TLS, phase
+// timings, one deadline for everything, limits on headers and body, optional
+// keep-alive and redirects.
+//
+// Not thread-safe: use it from the executor it was made with. Concurrent
+// Fetch calls on that executor are fine (each takes its own connection).
+class HttpClient {
+ public:
+  // Throws std::runtime_error if the TLS settings cannot be applied (e.g. an
+  // unreadable CA file).
+  HttpClient(boost::asio::any_io_executor executor, const config::TlsConfig& tls);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Never throws for anything the server or the network does; all of that is
+  // classified in the result.
+  boost::asio::awaitable<FetchResult> Fetch(const config::HttpRequest& request,
+                                            Clock::time_point deadline);
+
+  // Idle keep-alive connections currently held.
+  std::size_t IdleConnections() const { return idle_.size(); }
+
+  struct Connection;
+
+ private:
+  boost::asio::awaitable<void> FetchOnce(const config::HttpRequest& request,
+                                         const boost::urls::url_view& url,
+                                         const std::vector<config::Header>& headers,
+                                         std::string_view method, std::string_view body,
+                                         Clock::time_point deadline, FetchResult& out);
+  boost::asio::awaitable<std::unique_ptr<Connection>> Connect(const boost::urls::url_view& url,
+                                                              Clock::time_point deadline,
+                                                              FetchResult& out);
+
+  boost::asio::any_io_executor executor_;
+  boost::asio::ssl::context ssl_;
+  std::string server_name_;
+  bool verify_ = true;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// Seconds since the Unix epoch of an X509 notAfter; exposed for tests.
+std::optional<std::int64_t> CertificateNotAfter(void* ssl_handle);
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,37 @@
+#include "probes/http_probe.hpp"
+
+#include "probes/expect.hpp"
+
+namespace sloprobe::probes {
+
+HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor)
+    : config_(std::move(config)), client_(std::move(executor), config_.request.tls) {}
+
+boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
+  FetchResult fetch = co_await client_.Fetch(config_.request, deadline);
+
+  ProbeResult result;
+  result.cert_not_after = fetch.cert_not_after;
+  result.reason = fetch.reason;
+  result.detail = std::move(fetch.detail);
+  if (fetch.response && result.ok()) {
+    if (auto failure = CheckResponse(*fetch.response, config_.expect)) {
+      result.reason = failure->reason;
+      result.detail = std::move(failure->detail);
+    }
+  }
+  result.duration = Clock::now() - started;
+
+  StepResult step;
+  step.name = std::string(kStepName);
+  step.duration = result.duration;
+  step.phases = fetch.phases;
+  step.status = fetch.response ? fetch.response->status : 0;
+  step.reason = result.reason;
+  result.steps.push_back(std::move(step));
+  co_return result;
+}
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,22 @@
+#include "probes/probe.hpp"
+
+#include <stdexcept>
+
+#include "probes/http_probe.hpp"
+
+namespace sloprobe::probes {
+
+std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
+                                 boost::asio::any_io_executor executor) {
+  try {
+    switch (config.type) {
+      case config::ProbeType::kHttp:
+        return std::make_shared<HttpProbe>(config, std::move(executor));
+    }
+  } catch (const std::exception& e) {
+    throw std::runtime_error("probe '" + config.name + "': " + e.what());
+  }
+  throw std::runtime_error("probe '" + config.name + "': unsupported type");
+}
+
+}  // namespace sloprobe::probes

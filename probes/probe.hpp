@@ -1,0 +1,27 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+
+#include "config/config.hpp"
+#include "probes/result.hpp"
+
+namespace sloprobe::probes {
+
+// One configured probe. Run() may be called again before an earlier run has
+// finished (max_in_flight > 1); all runs happen on the executor the probe was
+// made with. Keep the probe alive (shared_ptr) until its runs have finished.
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  virtual boost::asio::awaitable<ProbeResult> Run() = 0;
+  virtual const config::ProbeConfig& Config() const = 0;
+};
+
+// Throws std::runtime_error with a message naming the probe when the probe
+// cannot be set up (e.g. its CA file is not valid PEM).
+std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
+                                 boost::asio::any_io_executor executor);
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/reason.hpp"
+
+namespace sloprobe::probes {
+
+using Clock = std::chrono::steady_clock;
+using Duration = Clock::duration;
+
+// Durations of the phases of one HTTP exchange. A phase that did not happen
+// (no DNS for a reused connection, no TLS over plain HTTP, no response after
+// a failure) is empty, never zero.
+struct PhaseTimings {
+  std::optional<Duration> resolve;
+  std::optional<Duration> connect;
+  std::optional<Duration> tls;
+  std::optional<Duration> ttfb;      // request handed to the socket -> first response byte
+  std::optional<Duration> transfer;  // first response byte -> response complete
+
+  // Adds `other` phase by phase (redirect hops add up).
+  void Add(const PhaseTimings& other);
+};
+
+struct StepResult {
+  std::string name;
+  Duration duration{};
+  PhaseTimings phases;
+  int status = 0;  // 0 when no response arrived
+  Reason reason = Reason::kOk;
+};
+
+// What one run of a probe produced. Plain data: sinks read it.
+struct ProbeResult {
+  Reason reason = Reason::kOk;
+  std::string detail;  // human-readable cause; never holds a secret
+  Duration duration{};
+  std::vector<StepResult> steps;
+  // Leaf certificate expiry (Unix seconds) when the run completed a TLS handshake.
+  std::optional<std::int64_t> cert_not_after;
+
+  bool ok() const { return reason == Reason::kOk; }
+};
+
+}  // namespace sloprobe::probes

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages sloprobe needs to build, test, benchmark
+# and run its demo. Idempotent: when every package is present, apt is not called.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang-format clang-tidy
+  libboost1.81-dev prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
+  libssl-dev libgtest-dev libgmock-dev libcli11-dev
+  # tests, demo and benchmarks
+  prometheus prometheus-blackbox-exporter nginx-light wrk curl openssl
+  procps python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: missing packages: ${missing[*]}" >&2
+  echo "bootstrap: run as root (or install them) and try again" >&2
+  exit 1
+fi
+
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Debian's service packages start their daemons on install; the tests start
+# their own instances on free ports, so keep the packaged ones from starting.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
