@@ -1,0 +1,600 @@
+#include "testbed/testbed.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json.hpp>
+#include <deque>
+#include <list>
+#include <random>
+#include <stdexcept>
+
+#include "config/duration.hpp"
+
+namespace sloprobe::testbed {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::pair<std::string_view, Action> kActions[] = {
+    {"none", Action::kNone},
+    {"reset_before_headers", Action::kResetBeforeHeaders},
+    {"reset_mid_body", Action::kResetMidBody},
+    {"stall", Action::kStall},
+    {"slow_body", Action::kSlowBody},
+    {"garbage_status", Action::kGarbageStatus},
+    {"huge_headers", Action::kHugeHeaders},
+    {"bad_chunked", Action::kBadChunked},
+};
+
+std::string_view ActionName(Action a) {
+  for (const auto& [name, action] : kActions) {
+    if (action == a) return name;
+  }
+  return "none";
+}
+
+Duration DurationField(const YAML::Node& n, const char* key) {
+  auto d = config::ParseDuration(n.Scalar());
+  if (!d) {
+    throw std::runtime_error("line " + std::to_string(n.Mark().line + 1) + ": invalid duration '" +
+                             n.Scalar() + "' for '" + key + "'");
+  }
+  return *d;
+}
+
+bool PathMatches(const std::string& pattern, std::string_view path) {
+  if (pattern.empty() || pattern == "*") return true;
+  if (pattern.back() == '*')
+    return path.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
+  return path == pattern;
+}
+
+http::response<http::string_body> JsonResponse(http::status status, const json::value& body) {
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+http::response<http::string_body> Error(http::status status, std::string_view message) {
+  return JsonResponse(status, json::object{{"error", message}});
+}
+
+}  // namespace
+
+std::vector<FaultRule> ParseFaults(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  const YAML::Node& list = root.IsMap() && root["faults"] ? root["faults"] : root;
+  std::vector<FaultRule> rules;
+  if (!list || list.IsNull()) return rules;
+  if (!list.IsSequence()) throw std::runtime_error("faults must be a list of rules");
+  for (const auto& n : list) {
+    if (!n.IsMap()) throw std::runtime_error("a fault rule must be a mapping");
+    FaultRule r;
+    for (const auto& kv : n) {
+      const auto key = kv.first.Scalar();
+      const auto& v = kv.second;
+      try {
+        if (key == "route") {
+          // "GET /path" or "/path"
+          const auto s = v.Scalar();
+          const auto space = s.find(' ');
+          if (space == std::string::npos) {
+            r.path = s;
+          } else {
+            r.method = s.substr(0, space);
+            r.path = s.substr(space + 1);
+          }
+        } else if (key == "delay") {
+          r.delay = DurationField(v, "delay");
+        } else if (key == "delay_random") {
+          r.delay_random = DurationField(v, "delay_random");
+        } else if (key == "error_ratio") {
+          r.error_ratio = v.as<double>();
+        } else if (key == "error_status") {
+          r.error_status = v.as<int>();
+        } else if (key == "action") {
+          bool found = false;
+          for (const auto& [name, action] : kActions) {
+            if (v.Scalar() == name) {
+              r.action = action;
+              found = true;
+            }
+          }
+          if (!found) throw std::runtime_error("unknown action '" + v.Scalar() + "'");
+        } else if (key == "action_ratio") {
+          r.action_ratio = v.as<double>();
+        } else if (key == "slow_interval") {
+          r.slow_interval = DurationField(v, "slow_interval");
+        } else if (key == "stall_max") {
+          r.stall_max = DurationField(v, "stall_max");
+        } else if (key == "body_bytes") {
+          r.body_bytes = v.as<std::size_t>();
+        } else {
+          throw std::runtime_error("unknown key '" + key + "'");
+        }
+      } catch (const YAML::Exception& e) {
+        throw std::runtime_error("bad value for '" + key + "': " + e.msg);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error("line " + std::to_string(kv.first.Mark().line + 1) + ": " +
+                                 e.what());
+      }
+    }
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
+  State(asio::any_io_executor ex, Options opts)
+      : executor(std::move(ex)),
+        acceptor(executor),
+        options(std::move(opts)),
+        users(options.users) {}
+
+  struct Decision {
+    Duration delay{};
+    bool error = false;
+    int error_status = 500;
+    Action action = Action::kNone;
+    FaultRule rule;
+  };
+  struct Token {
+    std::string user;
+    Clock::time_point expires;
+  };
+  struct Agent {
+    std::string owner;
+    std::string name;
+  };
+
+  asio::any_io_executor executor;
+  tcp::acceptor acceptor;
+  Options options;
+  bool stopped = false;
+  std::list<beast::tcp_stream*> sessions;
+
+  // Shared with test threads.
+  mutable std::mutex mutex;
+  std::vector<FaultRule> faults;
+  std::deque<Record> records;
+  std::uint64_t next_seq = 0;
+  std::mt19937_64 rng{1};
+
+  // Platform state; only the io thread touches it.
+  std::map<std::string, std::string> users;
+  std::map<std::string, Token> tokens;
+  std::map<std::string, Agent> agents;
+  std::deque<Clock::time_point> logins;
+  std::uint64_t next_id = 1;
+
+  Decision Decide(std::string_view method, std::string_view path) {
+    std::lock_guard lock(mutex);
+    Decision d;
+    for (const auto& r : faults) {
+      if (!r.method.empty() && r.method != method) continue;
+      if (!PathMatches(r.path, path)) continue;
+      d.rule = r;
+      d.delay = r.delay;
+      if (r.delay_random > Duration::zero()) {
+        std::uniform_int_distribution<Duration::rep> dist(0, r.delay_random.count() - 1);
+        d.delay += Duration(dist(rng));
+      }
+      std::uniform_real_distribution<double> unit(0, 1);
+      d.error = r.error_ratio > 0 && unit(rng) < r.error_ratio;
+      d.error_status = r.error_status;
+      if (r.action != Action::kNone && unit(rng) < r.action_ratio) d.action = r.action;
+      break;
+    }
+    return d;
+  }
+
+  void AddRecord(Record r) {
+    std::lock_guard lock(mutex);
+    r.seq = next_seq++;
+    records.push_back(std::move(r));
+    while (records.size() > options.record_limit) records.pop_front();
+  }
+
+  std::optional<std::string> Authenticate(const http::request<http::string_body>& req) {
+    const std::string_view auth = req[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!auth.starts_with(kBearer)) return std::nullopt;
+    auto it = tokens.find(std::string(auth.substr(kBearer.size())));
+    if (it == tokens.end()) return std::nullopt;
+    if (Clock::now() >= it->second.expires) {
+      tokens.erase(it);
+      return std::nullopt;
+    }
+    return it->second.user;
+  }
+
+  std::string NewToken() {
+    std::uniform_int_distribution<std::uint64_t> dist;
+    std::lock_guard lock(mutex);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(dist(rng)),
+                  static_cast<unsigned long long>(dist(rng)));
+    return buf;
+  }
+
+  // Reads {"username": "...", "password": "..."}; nullopt if malformed.
+  static std::optional<std::pair<std::string, std::string>> Credentials(const std::string& body) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const auto* u = v.as_object().if_contains("username");
+    const auto* p = v.as_object().if_contains("password");
+    if (u == nullptr || p == nullptr || !u->is_string() || !p->is_string()) return std::nullopt;
+    if (u->as_string().empty() || p->as_string().empty()) return std::nullopt;
+    return std::make_pair(std::string(u->as_string()), std::string(p->as_string()));
+  }
+
+  http::response<http::string_body> Admin(const http::request<http::string_body>& req,
+                                          std::string_view path) {
+    const auto m = req.method();
+    if (path == "/admin/faults") {
+      if (m == http::verb::get) {
+        json::array out;
+        std::lock_guard lock(mutex);
+        for (const auto& r : faults) {
+          out.push_back(json::object{{"route", (r.method.empty() ? "" : r.method + " ") + r.path},
+                                     {"delay", config::FormatDuration(r.delay)},
+                                     {"delay_random", config::FormatDuration(r.delay_random)},
+                                     {"error_ratio", r.error_ratio},
+                                     {"error_status", r.error_status},
+                                     {"action", ActionName(r.action)},
+                                     {"action_ratio", r.action_ratio}});
+        }
+        return JsonResponse(http::status::ok, out);
+      }
+      if (m == http::verb::put) {
+        try {
+          auto rules = ParseFaults(req.body());
+          std::lock_guard lock(mutex);
+          faults = std::move(rules);
+          return JsonResponse(http::status::ok, json::object{{"rules", faults.size()}});
+        } catch (const std::exception& e) {
+          return Error(http::status::bad_request, e.what());
+        }
+      }
+      if (m == http::verb::delete_) {
+        std::lock_guard lock(mutex);
+        faults.clear();
+        return http::response<http::string_body>{http::status::no_content, 11};
+      }
+    }
+    if (path == "/admin/records") {
+      if (m == http::verb::get) {
+        json::array out;
+        std::lock_guard lock(mutex);
+        for (const auto& r : records) {
+          out.push_back(json::object{{"seq", r.seq},
+                                     {"method", r.method},
+                                     {"path", r.path},
+                                     {"status", r.status},
+                                     {"action", ActionName(r.action)},
+                                     {"injected_ns", r.injected.count()},
+                                     {"actual_ns", r.actual.count()}});
+        }
+        return JsonResponse(http::status::ok, out);
+      }
+      if (m == http::verb::delete_) {
+        std::lock_guard lock(mutex);
+        records.clear();
+        return http::response<http::string_body>{http::status::no_content, 11};
+      }
+    }
+    return Error(http::status::not_found, "no such admin endpoint");
+  }
+
+  http::response<http::string_body> Api(const http::request<http::string_body>& req,
+                                        std::string_view path) {
+    const auto m = req.method();
+    if (path == "/health") {
+      if (m != http::verb::get && m != http::verb::head) {
+        return Error(http::status::method_not_allowed, "method not allowed");
+      }
+      return JsonResponse(http::status::ok, json::object{{"status", "ok"}});
+    }
+    if (path == "/auth/register" || path == "/auth/login") {
+      if (m != http::verb::post) return Error(http::status::method_not_allowed, "use POST");
+      if (path == "/auth/login" && options.logins_per_minute > 0) {
+        const auto now = Clock::now();
+        while (!logins.empty() && now - logins.front() >= std::chrono::minutes(1)) {
+          logins.pop_front();
+        }
+        if (static_cast<int>(logins.size()) >= options.logins_per_minute) {
+          const auto wait = std::chrono::ceil<std::chrono::seconds>(logins.front() +
+                                                                    std::chrono::minutes(1) - now);
+          auto res = Error(http::status::too_many_requests, "too many logins");
+          res.set(http::field::retry_after, std::to_string(std::max<long>(1, wait.count())));
+          return res;
+        }
+        logins.push_back(now);
+      }
+      auto creds = Credentials(req.body());
+      if (!creds) {
+        return Error(http::status::unprocessable_entity,
+                     "body must be JSON with non-empty 'username' and 'password'");
+      }
+      if (path == "/auth/register") {
+        if (users.count(creds->first) != 0) return Error(http::status::conflict, "user exists");
+        users[creds->first] = creds->second;
+        return JsonResponse(http::status::created, json::object{{"username", creds->first}});
+      }
+      auto it = users.find(creds->first);
+      if (it == users.end() || it->second != creds->second) {
+        return Error(http::status::unauthorized, "invalid credentials");
+      }
+      const auto token = NewToken();
+      tokens[token] = Token{creds->first, Clock::now() + options.token_ttl};
+      const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(options.token_ttl);
+      return JsonResponse(http::status::ok, json::object{{"access_token", token},
+                                                         {"token_type", "bearer"},
+                                                         {"expires_in", ttl.count()}});
+    }
+    if (path == "/agents" || path.starts_with("/agents/")) {
+      auto user = Authenticate(req);
+      if (!user) {
+        auto res = Error(http::status::unauthorized, "missing, invalid or expired token");
+        res.set(http::field::www_authenticate, "Bearer");
+        return res;
+      }
+      if (path == "/agents") {
+        if (m == http::verb::get) {
+          json::array list;
+          for (const auto& [id, a] : agents) {
+            if (a.owner == *user) list.push_back(json::object{{"id", id}, {"name", a.name}});
+          }
+          return JsonResponse(http::status::ok, json::object{{"agents", list}});
+        }
+        if (m == http::verb::post) {
+          boost::system::error_code ec;
+          auto v = json::parse(req.body(), ec);
+          const json::value* name =
+              (!ec && v.is_object()) ? v.as_object().if_contains("name") : nullptr;
+          if (name == nullptr || !name->is_string() || name->as_string().empty()) {
+            return Error(http::status::unprocessable_entity, "body must be JSON with a 'name'");
+          }
+          const std::string id = "agent-" + std::to_string(next_id++);
+          agents[id] = Agent{*user, std::string(name->as_string())};
+          return JsonResponse(http::status::created, json::object{{"id", id}, {"name", *name}});
+        }
+        return Error(http::status::method_not_allowed, "use GET or POST");
+      }
+      const std::string id(path.substr(std::string_view("/agents/").size()));
+      auto it = agents.find(id);
+      if (it == agents.end() || it->second.owner != *user) {
+        return Error(http::status::not_found, "no such agent");
+      }
+      if (m == http::verb::get) {
+        return JsonResponse(http::status::ok, json::object{{"id", id}, {"name", it->second.name}});
+      }
+      if (m == http::verb::delete_) {
+        agents.erase(it);
+        return http::response<http::string_body>{http::status::no_content, 11};
+      }
+      return Error(http::status::method_not_allowed, "use GET or DELETE");
+    }
+    return Error(http::status::not_found, "not found");
+  }
+
+  static void Reset(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream.socket().close(ignored);
+  }
+
+  static std::string RawHead(int status, std::string_view extra) {
+    return "HTTP/1.1 " + std::to_string(status) + " OK\r\nContent-Type: application/json\r\n" +
+           std::string(extra) + "\r\n";
+  }
+
+  asio::awaitable<void> Accept() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+      if (stopped || ec == asio::error::operation_aborted) break;
+      if (ec) continue;
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      asio::co_spawn(executor, Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(socket));
+    auto registered = sessions.insert(sessions.end(), &stream);
+    beast::flat_buffer buffer;
+    bool open = true;
+    while (open && !stopped) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(1 << 20);
+      stream.expires_after(std::chrono::seconds(60));
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+      if (ec) break;
+      const auto read_done = Clock::now();
+      auto req = parser.release();
+      const std::string target(req.target());
+      const std::string path = target.substr(0, target.find('?'));
+      if (path.starts_with("/admin/")) {
+        auto res = Admin(req, path);
+        res.keep_alive(req.keep_alive());
+        res.prepare_payload();
+        auto [wec, w] = co_await http::async_write(stream, res, kTuple);
+        open = !wec && res.keep_alive();
+        continue;
+      }
+      const auto decision = Decide(req.method_string(), path);
+      auto res = Api(req, path);
+      if (decision.error) {
+        res = Error(static_cast<http::status>(decision.error_status), "injected error");
+      }
+      if (decision.rule.body_bytes > res.body().size())
+        res.body().resize(decision.rule.body_bytes, ' ');
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+
+      if (decision.delay > Duration::zero()) {
+        asio::steady_timer timer(executor, decision.delay);
+        co_await timer.async_wait(kTuple);
+      }
+      Record rec;
+      rec.method = std::string(req.method_string());
+      rec.path = path;
+      rec.action = decision.action;
+      rec.injected = decision.delay;
+      rec.status = decision.action == Action::kNone || decision.action == Action::kHugeHeaders
+                       ? static_cast<int>(res.result_int())
+                       : 0;
+      stream.expires_never();
+      switch (decision.action) {
+        case Action::kNone:
+        case Action::kHugeHeaders: {
+          if (decision.action == Action::kHugeHeaders)
+            res.set("X-Huge", std::string(128 * 1024, 'h'));
+          rec.actual = Clock::now() - read_done;
+          AddRecord(rec);
+          auto [wec, w] = co_await http::async_write(stream, res, kTuple);
+          open = !wec && res.keep_alive();
+          break;
+        }
+        case Action::kResetBeforeHeaders:
+          rec.actual = Clock::now() - read_done;
+          AddRecord(rec);
+          Reset(stream);
+          open = false;
+          break;
+        case Action::kGarbageStatus:
+        case Action::kBadChunked:
+        case Action::kResetMidBody: {
+          std::string raw;
+          if (decision.action == Action::kGarbageStatus) {
+            raw = "HTTP/1.1 two hundred\r\n\r\n";
+          } else if (decision.action == Action::kBadChunked) {
+            raw = RawHead(200, "Transfer-Encoding: chunked\r\n") + "zz\r\nnot a chunk\r\n0\r\n\r\n";
+          } else {
+            const std::size_t size = std::max<std::size_t>(res.body().size(), 1024);
+            raw = RawHead(200, "Content-Length: " + std::to_string(size) + "\r\n") +
+                  std::string(size / 2, 'x');
+          }
+          rec.actual = Clock::now() - read_done;
+          AddRecord(rec);
+          co_await asio::async_write(stream.socket(), asio::buffer(raw), kTuple);
+          if (decision.action == Action::kResetMidBody) {
+            Reset(stream);
+          } else {
+            boost::system::error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            stream.socket().close(ignored);
+          }
+          open = false;
+          break;
+        }
+        case Action::kStall: {
+          rec.actual = Clock::now() - read_done;
+          AddRecord(rec);
+          // Silent until the client gives up or stall_max passes.
+          stream.expires_after(decision.rule.stall_max);
+          std::array<char, 512> sink{};
+          for (;;) {
+            auto [rec2, got] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+            if (rec2) break;
+          }
+          open = false;
+          break;
+        }
+        case Action::kSlowBody: {
+          const std::size_t size = std::max<std::size_t>(res.body().size(), 16);
+          std::string head = RawHead(200, "Content-Length: " + std::to_string(size) + "\r\n");
+          rec.actual = Clock::now() - read_done;
+          AddRecord(rec);
+          auto [hec, hw] = co_await asio::async_write(stream.socket(), asio::buffer(head), kTuple);
+          for (std::size_t i = 0; !hec && i < size && !stopped; ++i) {
+            asio::steady_timer timer(executor, decision.rule.slow_interval);
+            co_await timer.async_wait(kTuple);
+            auto [bec, bw] =
+                co_await asio::async_write(stream.socket(), asio::buffer("x", 1), kTuple);
+            if (bec) break;
+          }
+          open = false;
+          break;
+        }
+      }
+    }
+    boost::system::error_code ignored;
+    stream.socket().close(ignored);
+    sessions.erase(registered);
+  }
+};
+
+Testbed::Testbed(asio::any_io_executor executor, Options options)
+    : state_(std::make_shared<State>(std::move(executor), std::move(options))) {
+  const auto& listen = state_->options.listen;
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--listen needs host:port");
+  tcp::endpoint endpoint(asio::ip::make_address(listen.substr(0, colon)),
+                         static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1))));
+  auto& a = state_->acceptor;
+  a.open(endpoint.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(endpoint);
+  a.listen(asio::socket_base::max_listen_connections);
+}
+
+Testbed::~Testbed() { Stop(); }
+
+void Testbed::Start() { asio::co_spawn(state_->executor, state_->Accept(), asio::detached); }
+
+void Testbed::Stop() {
+  if (state_->stopped) return;
+  state_->stopped = true;
+  boost::system::error_code ignored;
+  state_->acceptor.close(ignored);
+  for (auto* s : state_->sessions) s->socket().close(ignored);
+}
+
+std::uint16_t Testbed::Port() const { return state_->acceptor.local_endpoint().port(); }
+
+void Testbed::SetFaults(std::vector<FaultRule> rules) {
+  std::lock_guard lock(state_->mutex);
+  state_->faults = std::move(rules);
+}
+
+std::vector<Record> Testbed::Records() const {
+  std::lock_guard lock(state_->mutex);
+  return {state_->records.begin(), state_->records.end()};
+}
+
+void Testbed::ClearRecords() {
+  std::lock_guard lock(state_->mutex);
+  state_->records.clear();
+}
+
+}  // namespace sloprobe::testbed
