@@ -17,11 +17,16 @@ int main(int argc, char** argv) {
   std::string faults_file;
   std::vector<std::string> users;
   std::string token_ttl = "10m";
+  std::vector<std::string> api_keys;
   app.add_option("--listen", options.listen, "host:port to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--port-file", port_file, "Write the bound port to this file once listening");
   app.add_option("--faults", faults_file, "YAML file with a list of fault rules");
   app.add_option("--user", users, "user:password accepted by /auth/login (repeatable)");
+  app.add_option("--api-key", api_keys,
+                 "Static bearer token accepted as user 'probe' (repeatable); or set "
+                 "SLOPROBE_TESTBED_API_KEY")
+      ->envname("SLOPROBE_TESTBED_API_KEY");
   app.add_option("--login-rate", options.logins_per_minute,
                  "Logins per minute before 429 with Retry-After (0: no limit)")
       ->capture_default_str();
@@ -39,6 +44,7 @@ int main(int argc, char** argv) {
       options.users[u.substr(0, colon)] = u.substr(colon + 1);
     }
   }
+  for (const auto& key : api_keys) options.api_keys[key] = "probe";
   const auto ttl = config::ParseDuration(token_ttl);
   if (!ttl || *ttl <= config::Duration::zero()) {
     std::cerr << "invalid --token-ttl '" << token_ttl << "'\n";

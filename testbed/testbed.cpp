@@ -224,7 +224,11 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     const std::string_view auth = req[http::field::authorization];
     constexpr std::string_view kBearer = "Bearer ";
     if (!auth.starts_with(kBearer)) return std::nullopt;
-    auto it = tokens.find(std::string(auth.substr(kBearer.size())));
+    const std::string presented(auth.substr(kBearer.size()));
+    if (auto key = options.api_keys.find(presented); key != options.api_keys.end()) {
+      return key->second;
+    }
+    auto it = tokens.find(presented);
     if (it == tokens.end()) return std::nullopt;
     if (Clock::now() >= it->second.expires) {
       tokens.erase(it);

@@ -64,6 +64,9 @@ struct Options {
   std::map<std::string, std::string> users{{"probe", "probe-password"}};
   Duration token_ttl = std::chrono::minutes(10);
   int logins_per_minute = 0;  // 0: no limit
+  // Static bearer tokens accepted as the named user, like a platform's API
+  // keys: token -> user.
+  std::map<std::string, std::string> api_keys;
   std::size_t record_limit = 100000;
 };
 

@@ -1,0 +1,122 @@
+#include "daemon/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/loader.hpp"
+#include "tests/support/metrics_helper.hpp"
+
+namespace sloprobe::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using test::MetricValue;
+
+config::ProbeConfig Probe(const std::string& extra) {
+  auto r = config::LoadConfigString(
+      "probes:\n  - name: p\n    type: http\n    request: {url: \"https://h/\"}\n" + extra, "t.yml");
+  if (!r.config) throw std::runtime_error(r.errors.at(0).ToString());
+  return r.config->probes[0];
+}
+
+probes::ProbeResult Result(probes::Duration d, probes::Reason reason = probes::Reason::kOk) {
+  probes::ProbeResult r;
+  r.duration = d;
+  r.reason = reason;
+  probes::StepResult step;
+  step.name = "request";
+  step.phases.connect = 100us;
+  step.phases.ttfb = d / 2;
+  r.steps.push_back(step);
+  return r;
+}
+
+TEST(Metrics, ThresholdBecomesABucketBoundary) {
+  EXPECT_EQ(WithBoundaries({0.1, 0.5, 1}, {0.2, 0.5}), (std::vector<double>{0.1, 0.2, 0.5, 1}));
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(Probe("    objectives: {latency: {quantile: 0.95, threshold: 37ms}}\n"));
+  pm->Record(Result(37ms), 1000);  // exactly at the threshold: in the bucket, not slow
+  pm->Record(Result(38ms), 1000);
+  const auto families = registry->Collect();
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_bucket",
+                        {{"probe", "p"}, {"le", "0.037"}}),
+            1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_slow_total", {{"probe", "p"}}), 1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_objective_latency_seconds", {{"probe", "p"}}), 0.037);
+  EXPECT_EQ(MetricValue(families, "sloprobe_objective_latency_quantile", {{"probe", "p"}}), 0.95);
+}
+
+TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(Probe("    objectives: {error_ratio: 0.01}\n"));
+  auto families = registry->Collect();
+  for (const char* reason : {"dns", "connect", "tls", "timeout", "http_status", "rate_limited",
+                             "expectation", "body_too_large", "protocol", "truncated", "auth"}) {
+    EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
+                          {{"probe", "p"}, {"reason", reason}}),
+              0)
+        << reason;
+  }
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_probe_failures_total",
+                               {{"probe", "p"}, {"reason", "no_tokens"}}));
+  pm->Record(Result(5ms, probes::Reason::kTimeout), 1234);
+  pm->Record(Result(5ms), 1235);
+  families = registry->Collect();
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
+                        {{"probe", "p"}, {"reason", "timeout"}}),
+            1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_runs_total", {{"probe", "p"}}), 2);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_success", {{"probe", "p"}}), 1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_last_run_timestamp_seconds", {{"probe", "p"}}),
+            1235);
+  EXPECT_EQ(MetricValue(families, "sloprobe_objective_error_ratio", {{"probe", "p"}}), 0.01);
+  EXPECT_EQ(MetricValue(families, "sloprobe_http_phase_duration_seconds_count",
+                        {{"probe", "p"}, {"step", "request"}, {"phase", "connect"}}),
+            2);
+  // Phases that did not happen have no samples (and here no series).
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_http_phase_duration_seconds_count",
+                               {{"probe", "p"}, {"step", "request"}, {"phase", "tls"}}));
+}
+
+TEST(Metrics, RemovingAProbeRemovesItsSeries) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  {
+    auto pm = metrics.ForProbe(Probe("    objectives: {latency: {threshold: 1s}, error_ratio: 0.1}\n"));
+    pm->Record(Result(5ms, probes::Reason::kTls), 1);
+    EXPECT_TRUE(test::HasSeries(registry->Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
+  }
+  for (const auto& family : registry->Collect()) {
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) EXPECT_NE(l.value, "p") << family.name;
+    }
+  }
+}
+
+TEST(Metrics, CustomBucketsAreUsed) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(Probe(
+      "    objectives: {latency: {threshold: 150ms}}\n    buckets: {duration: [0.1, 0.2]}\n"));
+  pm->Record(Result(120ms), 1);
+  const auto families = registry->Collect();
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_bucket",
+                        {{"probe", "p"}, {"le", "0.15"}}),
+            1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_bucket",
+                        {{"probe", "p"}, {"le", "0.1"}}),
+            0);
+}
+
+TEST(ProcessCollector, ReportsThisProcess) {
+  ProcessCollector c;
+  const auto families = c.Collect();
+  EXPECT_GT(MetricValue(families, "process_resident_memory_bytes", {}), 1 << 20);
+  EXPECT_GE(MetricValue(families, "process_open_fds", {}), 3);
+  EXPECT_GT(MetricValue(families, "process_start_time_seconds", {}), 1.6e9);
+  EXPECT_GE(MetricValue(families, "process_cpu_seconds_total", {}), 0);
+}
+
+}  // namespace
+}  // namespace sloprobe::daemon
