@@ -325,6 +325,19 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       return JsonResponse(http::status::ok, json::object{{"status", "ok"}});
     }
+    if (path == "/redirect" || path == "/loop") {
+      // /redirect?to=URL answers 302 to URL; /loop redirects to itself.
+      std::string location = "/loop";
+      if (path == "/redirect") {
+        const std::string_view target = req.target();
+        const auto q = target.find("?to=");
+        if (q == std::string_view::npos) return Error(http::status::bad_request, "needs ?to=");
+        location = std::string(target.substr(q + 4));
+      }
+      http::response<http::string_body> res{http::status::found, 11};
+      res.set(http::field::location, location);
+      return res;
+    }
     if (path == "/auth/register" || path == "/auth/login") {
       if (m != http::verb::post) return Error(http::status::method_not_allowed, "use POST");
       if (path == "/auth/login" && options.logins_per_minute > 0) {

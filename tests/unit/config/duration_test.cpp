@@ -22,8 +22,8 @@ TEST(Duration, ParsesUnitsAndCompounds) {
 }
 
 TEST(Duration, RejectsMalformed) {
-  for (const char* bad : {"", "10", "s", "10x", "-1s", "1.2.3s", "1 s", "ms10", "1e3s",
-                          "99999999999h"}) {
+  for (const char* bad :
+       {"", "10", "s", "10x", "-1s", "1.2.3s", "1 s", "ms10", "1e3s", "99999999999h"}) {
     EXPECT_FALSE(ParseDuration(bad)) << bad;
   }
 }

@@ -105,8 +105,9 @@ probes:
   EXPECT_EQ(p.request.headers[0].value, "s3cret-token-value");
   EXPECT_EQ(p.request.headers[1].value, "${not_a_var}");
   EXPECT_EQ(p.request.headers[2].name, "Content-Type");
-  EXPECT_EQ(p.request.body,
-            R"({"username":"probe","password":"s3cret-token-value","remember":true,"n":3,"ratio":5E-1,"s":"42"})");
+  EXPECT_EQ(
+      p.request.body,
+      R"({"username":"probe","password":"s3cret-token-value","remember":true,"n":3,"ratio":5E-1,"s":"42"})");
   EXPECT_TRUE(p.request.keep_alive);
   EXPECT_EQ(p.request.follow_redirects, 3);
   EXPECT_EQ(p.request.body_limit, 65536u);

@@ -13,7 +13,8 @@ using test::MetricValue;
 
 config::ProbeConfig Probe(const std::string& extra) {
   auto r = config::LoadConfigString(
-      "probes:\n  - name: p\n    type: http\n    request: {url: \"https://h/\"}\n" + extra, "t.yml");
+      "probes:\n  - name: p\n    type: http\n    request: {url: \"https://h/\"}\n" + extra,
+      "t.yml");
   if (!r.config) throw std::runtime_error(r.errors.at(0).ToString());
   return r.config->probes[0];
 }
@@ -34,7 +35,8 @@ TEST(Metrics, ThresholdBecomesABucketBoundary) {
   EXPECT_EQ(WithBoundaries({0.1, 0.5, 1}, {0.2, 0.5}), (std::vector<double>{0.1, 0.2, 0.5, 1}));
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
-  auto pm = metrics.ForProbe(Probe("    objectives: {latency: {quantile: 0.95, threshold: 37ms}}\n"));
+  auto pm =
+      metrics.ForProbe(Probe("    objectives: {latency: {quantile: 0.95, threshold: 37ms}}\n"));
   pm->Record(Result(37ms), 1000);  // exactly at the threshold: in the bucket, not slow
   pm->Record(Result(38ms), 1000);
   const auto families = registry->Collect();
@@ -83,9 +85,11 @@ TEST(Metrics, RemovingAProbeRemovesItsSeries) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
   {
-    auto pm = metrics.ForProbe(Probe("    objectives: {latency: {threshold: 1s}, error_ratio: 0.1}\n"));
+    auto pm =
+        metrics.ForProbe(Probe("    objectives: {latency: {threshold: 1s}, error_ratio: 0.1}\n"));
     pm->Record(Result(5ms, probes::Reason::kTls), 1);
-    EXPECT_TRUE(test::HasSeries(registry->Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
+    EXPECT_TRUE(
+        test::HasSeries(registry->Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
   }
   for (const auto& family : registry->Collect()) {
     for (const auto& m : family.metric) {

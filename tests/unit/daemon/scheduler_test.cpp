@@ -119,7 +119,9 @@ TEST(Scheduler, ManyProbesComeDueInOrder) {
   Scheduler s;
   for (int i = 0; i < 500; ++i) {
     s.Add("p" + std::to_string(i),
-          {std::chrono::duration_cast<Scheduler::Duration>(std::chrono::milliseconds(100 + i)), {}, 1},
+          {std::chrono::duration_cast<Scheduler::Duration>(std::chrono::milliseconds(100 + i)),
+           {},
+           1},
           kEpoch);
   }
   std::vector<Action> out;

@@ -56,8 +56,9 @@ TEST(Expect, Body) {
 }
 
 TEST(Expect, JsonPointers) {
-  const auto e = Parse("{json: [{pointer: /status, equals: ok}, {pointer: /n, equals: 3},"
-                       " {pointer: /items/1/id}, {pointer: /flag, equals: true}]}");
+  const auto e = Parse(
+      "{json: [{pointer: /status, equals: ok}, {pointer: /n, equals: 3},"
+      " {pointer: /items/1/id}, {pointer: /flag, equals: true}]}");
   EXPECT_FALSE(CheckResponse(
       Response(200, R"({"status":"ok","n":3.0,"items":[{},{"id":7}],"flag":true})"), e));
   EXPECT_EQ(CheckResponse(Response(200, R"({"status":"degraded"})"), e)->detail,
@@ -73,7 +74,8 @@ TEST(Expect, Headers) {
   const auto e = Parse(
       R"({headers: {Content-Type: {contains: json}, X-Id: {regex: "^[0-9]+$"}, X-A: {equals: b}, X-E: {exists: true}}})");
   EXPECT_FALSE(CheckResponse(
-      Response(200, "", {{"content-type", "application/json"}, {"X-Id", "42"}, {"X-A", "b"}, {"X-E", ""}}),
+      Response(200, "",
+               {{"content-type", "application/json"}, {"X-Id", "42"}, {"X-A", "b"}, {"X-E", ""}}),
       e));
   EXPECT_EQ(CheckResponse(Response(200, "", {{"Content-Type", "text/html"}}), e)->detail,
             "header 'Content-Type' is 'text/html', which does not match");

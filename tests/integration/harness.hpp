@@ -1,0 +1,91 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "config/config.hpp"
+#include "daemon/daemon.hpp"
+#include "probes/result.hpp"
+#include "testbed/testbed.hpp"
+#include "tests/support/metrics_helper.hpp"
+
+// Real servers on 127.0.0.1 port 0, each on its own thread, for tests that
+// talk over loopback.
+namespace sloprobe::test {
+
+// The testbed on its own io_context thread.
+class TestbedServer {
+ public:
+  explicit TestbedServer(testbed::Options options = {});
+  ~TestbedServer();
+  std::uint16_t Port() const { return port_; }
+  std::string Url(std::string_view path) const;
+  testbed::Testbed& Bed() { return *bed_; }
+  void SetFaults(const std::string& yaml) { bed_->SetFaults(testbed::ParseFaults(yaml)); }
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<testbed::Testbed> bed_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// Parses one probe from YAML (the body of a `probes:` list item, without
+// the dash) and fails the test on a config error.
+config::ProbeConfig ProbeFromYaml(const std::string& yaml);
+config::Config ConfigFromYaml(const std::string& yaml);
+
+// Runs one probe once on a private io_context and returns its result.
+probes::ProbeResult RunOnce(const config::ProbeConfig& probe);
+
+// The daemon on its own io_context thread, listening on 127.0.0.1:0.
+class DaemonRunner {
+ public:
+  explicit DaemonRunner(config::Config config, daemon::DaemonOptions options = {});
+  ~DaemonRunner();
+  std::uint16_t Port() const { return port_; }
+  std::vector<prometheus::MetricFamily> Collect() const;
+  // Polls `condition` on the metrics every 10 ms until it holds or
+  // `timeout` passes; returns whether it held.
+  bool WaitFor(const std::function<bool(const std::vector<prometheus::MetricFamily>&)>& condition,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  // Stops the daemon and returns how long the stop took.
+  std::chrono::milliseconds Stop();
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<daemon::Daemon> daemon_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+// A blocking HTTP/1.1 GET (or other method) to 127.0.0.1:port, for checking
+// the daemon's endpoints the way a scraper would.
+struct SimpleResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+SimpleResponse HttpRequest(std::uint16_t port, const std::string& method,
+                           const std::string& target);
+
+int OpenFds();
+
+// A throwaway directory removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& Path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace sloprobe::test
