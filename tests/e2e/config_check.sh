@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `sloprobe --config.check` as a user runs it: exit codes and located errors.
+# Usage: config_check.sh SLOPROBE TESTBED SOURCE_DIR
+. "$(dirname "$0")/lib.sh"
+sloprobe=$1 src=$3
+
+export PLATFORM_PASSWORD=example SLOPROBE_DEMO_API_KEY=example
+for f in "$src"/config/examples/*.yml; do
+  out=$("$sloprobe" --config.check --config.file "$f") || fail "$f does not check: $out"
+  echo "$out" | grep -q ': OK, ' || fail "unexpected output for $f: $out"
+done
+
+cat >"$E2E_DIR/bad.yml" <<'YAML'
+probes:
+  - name: health
+    type: http
+    intervl: 10s
+    request: {url: "http://127.0.0.1:9002/health"}
+  - name: health
+    type: http
+    timeout: -1s
+    request: {url: "http://127.0.0.1:9002/health"}
+YAML
+set +e
+err=$("$sloprobe" --config.check --config.file "$E2E_DIR/bad.yml" 2>&1 >/dev/null)
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "expected exit 1 for a bad config, got $rc"
+echo "$err" | grep -qF "$E2E_DIR/bad.yml:4:5: unknown key 'intervl' in probe 'health'; did you mean 'interval'?" ||
+  fail "missing located typo error in: $err"
+echo "$err" | grep -qF "$E2E_DIR/bad.yml:6:11: duplicate probe name 'health' (first defined at line 2)" ||
+  fail "missing duplicate-name error in: $err"
+echo "$err" | grep -qF "$E2E_DIR/bad.yml:8:14: invalid duration '-1s'" || fail "missing duration error in: $err"
+echo "$err" | grep -qF "3 errors in" || fail "missing error count in: $err"
+
+# The daemon refuses to start half-configured, and says why.
+set +e
+"$sloprobe" --config.file "$E2E_DIR/bad.yml" --web.listen-address 127.0.0.1:0 >"$E2E_DIR/start.log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "daemon started with a bad config (rc=$rc)"
+grep -q 'level=error msg="invalid configuration" error=".*bad.yml:4:5: unknown key' "$E2E_DIR/start.log" ||
+  fail "daemon did not log the located error: $(cat "$E2E_DIR/start.log")"
+! grep -q 'msg=listening' "$E2E_DIR/start.log" || fail "daemon listened with a bad config"
+
+set +e
+"$sloprobe" --config.check --config.file "$E2E_DIR/missing.yml" 2>/dev/null
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "expected exit 1 for a missing file, got $rc"
+echo "config_check: 1 passed, 0 failed"

@@ -1,0 +1,67 @@
+# Shared helpers for the end-to-end tests. Every process started here is
+# killed on exit; every wait is bounded.
+set -euo pipefail
+
+E2E_DIR=$(mktemp -d /tmp/sloprobe-e2e.XXXXXX)
+E2E_PIDS=()
+
+e2e_cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$E2E_DIR"
+}
+trap e2e_cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# wait_until SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds.
+wait_until() {
+  local limit=$1
+  shift
+  local tries=$((limit * 5))
+  while [ "$tries" -gt 0 ]; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+    tries=$((tries - 1))
+  done
+  return 1
+}
+
+# A port that was free a moment ago, for third-party servers that cannot
+# report the port they bound when given port 0.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_testbed BINARY [ARGS...]: sets TESTBED_PORT.
+start_testbed() {
+  local bin=$1
+  shift
+  "$bin" --listen 127.0.0.1:0 --port-file "$E2E_DIR/testbed.port" "$@" >"$E2E_DIR/testbed.log" 2>&1 &
+  E2E_PIDS+=($!)
+  wait_until 10 test -s "$E2E_DIR/testbed.port" || fail "testbed did not start: $(cat "$E2E_DIR/testbed.log")"
+  TESTBED_PORT=$(cat "$E2E_DIR/testbed.port")
+}
+
+# start_sloprobe BINARY CONFIG [ARGS...]: listens on 127.0.0.1:0 and sets
+# SLOPROBE_PORT from its "listening" log line.
+start_sloprobe() {
+  local bin=$1 config=$2
+  shift 2
+  "$bin" --config.file "$config" --web.listen-address 127.0.0.1:0 "$@" >"$E2E_DIR/sloprobe.log" 2>&1 &
+  SLOPROBE_PID=$!
+  E2E_PIDS+=($SLOPROBE_PID)
+  wait_until 10 grep -q 'msg=listening' "$E2E_DIR/sloprobe.log" ||
+    fail "sloprobe did not start: $(cat "$E2E_DIR/sloprobe.log")"
+  SLOPROBE_PORT=$(sed -n 's/.*msg=listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$E2E_DIR/sloprobe.log" | head -n1)
+  [ -n "$SLOPROBE_PORT" ] || fail "no port in: $(cat "$E2E_DIR/sloprobe.log")"
+}
+
+# metric_value NAME_AND_LABELS: the value of one sample on sloprobe's /metrics.
+metric_value() {
+  curl -sf "http://127.0.0.1:$SLOPROBE_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
