@@ -18,10 +18,11 @@ int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
   // Setting a probe up reads its TLS files; do that too, so that a config
   // that checks is a config that starts.
   boost::asio::io_context io;
+  auto tls = std::make_shared<probes::TlsContexts>();
   int failures = 0;
   for (const auto& p : loaded.config->probes) {
     try {
-      (void)probes::MakeProbe(p, io.get_executor());
+      (void)probes::MakeProbe(p, io.get_executor(), tls);
     } catch (const std::exception& e) {
       config::ConfigError error{p.location, e.what()};
       err << error.ToString() << '\n';

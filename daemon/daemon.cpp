@@ -62,10 +62,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         .Register(*registry)
         .Add({{"version", std::string(kVersion)}})
         .Set(1);
+    auto tls = std::make_shared<probes::TlsContexts>();
     const auto epoch = Scheduler::Clock::now();
     for (const auto& p : config.probes) {
       auto slot = std::make_unique<Slot>();
-      slot->probe = probes::MakeProbe(p, io.get_executor());
+      slot->probe = probes::MakeProbe(p, io.get_executor(), tls);
       slot->metrics = metrics.ForProbe(p);
       const auto id = scheduler.Add(
           p.name,

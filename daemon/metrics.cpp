@@ -28,7 +28,8 @@ const std::vector<double>& DefaultPhaseBuckets() {
 }
 
 const std::vector<double>& DefaultLagBuckets() {
-  static const std::vector<double> b{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+  // 1 ms and 2 ms are boundaries so that lag targets can be read exactly.
+  static const std::vector<double> b{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002,
                                      0.005,   0.01,   0.025,   0.05,   0.1,   1};
   return b;
 }

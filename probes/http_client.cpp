@@ -4,12 +4,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -81,6 +83,33 @@ std::string TlsDetail(const error_code& ec, SSL* handle) {
 
 }  // namespace
 
+std::string SerializeRequest(std::string_view method, std::string_view target,
+                             std::string_view host, const std::vector<config::Header>& headers,
+                             std::string_view body, bool keep_alive) {
+  auto overridden = [&](std::string_view name) {
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const config::Header& h) { return beast::iequals(h.name, name); });
+  };
+  const bool with_body = !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
+  std::string out;
+  out.reserve(128 + target.size() + body.size());
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  if (!overridden("host")) out.append("Host: ").append(host).append("\r\n");
+  if (!overridden("user-agent")) out.append("User-Agent: ").append(kUserAgent).append("\r\n");
+  for (const auto& h : headers) {
+    // Framing and connection handling are the client's, not the config's.
+    if (beast::iequals(h.name, "content-length") || beast::iequals(h.name, "connection") ||
+        beast::iequals(h.name, "transfer-encoding")) {
+      continue;
+    }
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  if (with_body) out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+  out.append(body);
+  return out;
+}
+
 void PhaseTimings::Add(const PhaseTimings& other) {
   auto add = [](std::optional<Duration>& a, const std::optional<Duration>& b) {
     if (b) a = a.value_or(Duration::zero()) + *b;
@@ -111,27 +140,10 @@ struct HttpClient::Connection {
   beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 };
 
-HttpClient::HttpClient(asio::any_io_executor executor, const config::TlsConfig& tls)
-    : executor_(std::move(executor)),
-      ssl_(ssl::context::tls_client),
-      server_name_(tls.server_name),
-      verify_(!tls.insecure_skip_verify) {
-  try {
-    if (verify_) {
-      ssl_.set_verify_mode(ssl::verify_peer);
-      if (tls.ca_file.empty()) {
-        ssl_.set_default_verify_paths();
-      } else {
-        ssl_.load_verify_file(tls.ca_file);
-      }
-    } else {
-      ssl_.set_verify_mode(ssl::verify_none);
-    }
-  } catch (const boost::system::system_error& e) {
-    throw std::runtime_error("cannot load TLS trust settings" +
-                             (tls.ca_file.empty() ? std::string() : " from '" + tls.ca_file + "'") +
-                             ": " + e.code().message());
-  }
+HttpClient::HttpClient(asio::any_io_executor executor, const config::TlsConfig& tls,
+                       std::shared_ptr<TlsContexts> contexts, bool https)
+    : executor_(std::move(executor)), tls_(tls), contexts_(std::move(contexts)) {
+  if (https) ssl_ = contexts_->Get(tls_);
 }
 
 HttpClient::~HttpClient() = default;
@@ -207,9 +219,17 @@ asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(
     co_return conn;
   }
 
-  conn->secure.emplace(std::move(stream), ssl_);
+  if (!ssl_) {
+    try {
+      ssl_ = contexts_->Get(tls_);
+    } catch (const std::exception& e) {
+      Fail(out, Reason::kTls, e.what());
+      co_return nullptr;
+    }
+  }
+  conn->secure.emplace(std::move(stream), *ssl_);
   auto& tls = *conn->secure;
-  const std::string name = server_name_.empty() ? host : server_name_;
+  const std::string name = tls_.server_name.empty() ? host : tls_.server_name;
   error_code ip_ec;
   asio::ip::make_address(name, ip_ec);
   // SNI carries host names only (RFC 6066 section 3).
@@ -217,7 +237,7 @@ asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(
     Fail(out, Reason::kTls, "cannot set the TLS server name");
     co_return nullptr;
   }
-  if (verify_) tls.set_verify_callback(ssl::host_name_verification(name));
+  if (!tls_.insecure_skip_verify) tls.set_verify_callback(ssl::host_name_verification(name));
   started = Clock::now();
   auto [hec] = co_await tls.async_handshake(ssl::stream_base::client, kTuple);
   if (hec) {
@@ -240,13 +260,12 @@ namespace {
 // keep-alive connection means "try a fresh one", not a failure.
 template <class Stream>
 asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
-                               beast::flat_buffer& buffer,
-                               http::request<http::string_body>& request,
+                               beast::flat_buffer& buffer, std::string_view wire, bool head,
                                const config::HttpRequest& options, Clock::time_point deadline,
                                FetchResult& out, bool& reusable, bool& stale) {
   lowest.expires_at(deadline);
   const auto t0 = Clock::now();
-  auto [wec, written] = co_await http::async_write(stream, request, kTuple);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), kTuple);
   if (wec) {
     if (IsTimeout(wec)) {
       Fail(out, Reason::kTimeout, "timed out sending the request");
@@ -279,7 +298,7 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
   http::response_parser<http::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
   parser.body_limit(options.body_limit);
-  if (request.method() == http::verb::head) parser.skip(true);
+  if (head) parser.skip(true);
   auto [pec, parsed] = co_await http::async_read(stream, buffer, parser, kTuple);
   const auto done = Clock::now();
   if (pec) {
@@ -321,8 +340,8 @@ void Close(HttpClient::Connection& conn) {
   error_code ignored;
   // No TLS close_notify round trip: the probe is over, and waiting for the
   // peer would spend time (and a timer) on nothing it measures.
-  conn.Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-  conn.Lowest().close();
+  // close() sends the FIN; a shutdown() first would only add a syscall.
+  conn.Lowest().socket().close(ignored);
 }
 
 }  // namespace
@@ -332,29 +351,15 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
                                             const std::vector<config::Header>& headers,
                                             std::string_view method, std::string_view body,
                                             Clock::time_point deadline, FetchResult& out) {
-  http::request<http::string_body> request;
-  request.version(11);
-  const auto verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown) {
-    request.method_string(method);
-  } else {
-    request.method(verb);
-  }
-  const auto target = url.encoded_target();
-  request.target(target.empty() ? std::string_view("/") : std::string_view(target));
   const std::uint16_t port = PortOf(url);
   const bool default_port = port == (url.scheme_id() == boost::urls::scheme::https ? 443 : 80);
   std::string host(url.encoded_host());
   if (!default_port) host += ":" + std::to_string(port);
-  request.set(http::field::host, host);
-  request.set(http::field::user_agent, kUserAgent);
-  for (const auto& h : headers) request.set(h.name, h.value);
-  if (!body.empty() || verb == http::verb::post || verb == http::verb::put ||
-      verb == http::verb::patch) {
-    request.body() = std::string(body);
-    request.prepare_payload();
-  }
-  request.keep_alive(options.keep_alive);
+  const auto target = url.encoded_target();
+  const std::string wire =
+      SerializeRequest(method, target.empty() ? std::string_view("/") : std::string_view(target),
+                       host, headers, body, options.keep_alive);
+  const bool head = method == "HEAD";
 
   const std::string origin = OriginOf(url, port);
   std::unique_ptr<Connection> conn;
@@ -376,10 +381,10 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
     FetchResult attempt;
     conn->buffer.clear();
     if (conn->secure) {
-      co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, request, options, deadline,
+      co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, wire, head, options, deadline,
                         attempt, reusable, stale);
     } else {
-      co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, request, options, deadline,
+      co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, wire, head, options, deadline,
                         attempt, reusable, stale);
     }
     if (reused && stale && Clock::now() < deadline) {

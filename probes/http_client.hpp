@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "probes/result.hpp"
+#include "probes/tls_contexts.hpp"
 
 namespace sloprobe::probes {
 
@@ -37,9 +38,11 @@ struct FetchResult {
 // Fetch calls on that executor are fine (each takes its own connection).
 class HttpClient {
  public:
-  // Throws std::runtime_error if the TLS settings cannot be applied (e.g. an
-  // unreadable CA file).
-  HttpClient(boost::asio::any_io_executor executor, const config::TlsConfig& tls);
+  // `https` says whether the probe's own URL needs TLS: then the TLS context
+  // is set up now, and this throws std::runtime_error if its trust settings
+  // cannot be loaded. Otherwise it is set up on the first redirect to https.
+  HttpClient(boost::asio::any_io_executor executor, const config::TlsConfig& tls,
+             std::shared_ptr<TlsContexts> contexts, bool https);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -65,11 +68,19 @@ class HttpClient {
                                                               FetchResult& out);
 
   boost::asio::any_io_executor executor_;
-  boost::asio::ssl::context ssl_;
-  std::string server_name_;
-  bool verify_ = true;
+  config::TlsConfig tls_;
+  std::shared_ptr<TlsContexts> contexts_;
+  std::shared_ptr<boost::asio::ssl::context> ssl_;  // null until first needed
   std::vector<std::unique_ptr<Connection>> idle_;
 };
+
+// The bytes of an HTTP/1.1 request. Configured headers replace the default
+// Host and User-Agent (compared case-insensitively); Content-Length and
+// Connection always come from the body and `keep_alive`. Header values were
+// checked for line breaks when the config was loaded.
+std::string SerializeRequest(std::string_view method, std::string_view target,
+                             std::string_view host, const std::vector<config::Header>& headers,
+                             std::string_view body, bool keep_alive);
 
 // Seconds since the Unix epoch of an X509 notAfter; exposed for tests.
 std::optional<std::int64_t> CertificateNotAfter(void* ssl_handle);

@@ -4,8 +4,11 @@
 
 namespace sloprobe::probes {
 
-HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor)
-    : config_(std::move(config)), client_(std::move(executor), config_.request.tls) {}
+HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
+                     std::shared_ptr<TlsContexts> tls)
+    : config_(std::move(config)),
+      client_(std::move(executor), config_.request.tls, std::move(tls),
+              config_.request.url.scheme_id() == boost::urls::scheme::https) {}
 
 boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   const auto started = Clock::now();

@@ -8,7 +8,8 @@ namespace sloprobe::probes {
 // `type: http`: one request, checked against `expect`.
 class HttpProbe final : public Probe {
  public:
-  HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor);
+  HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
+            std::shared_ptr<TlsContexts> tls);
 
   boost::asio::awaitable<ProbeResult> Run() override;
   const config::ProbeConfig& Config() const override { return config_; }

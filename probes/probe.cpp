@@ -7,11 +7,12 @@
 namespace sloprobe::probes {
 
 std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
-                                 boost::asio::any_io_executor executor) {
+                                 boost::asio::any_io_executor executor,
+                                 std::shared_ptr<TlsContexts> tls) {
   try {
     switch (config.type) {
       case config::ProbeType::kHttp:
-        return std::make_shared<HttpProbe>(config, std::move(executor));
+        return std::make_shared<HttpProbe>(config, std::move(executor), std::move(tls));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("probe '" + config.name + "': " + e.what());

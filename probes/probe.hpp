@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "probes/result.hpp"
+#include "probes/tls_contexts.hpp"
 
 namespace sloprobe::probes {
 
@@ -21,7 +22,9 @@ class Probe {
 
 // Throws std::runtime_error with a message naming the probe when the probe
 // cannot be set up (e.g. its CA file is not valid PEM).
+// Probes made with the same `tls` share TLS contexts.
 std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
-                                 boost::asio::any_io_executor executor);
+                                 boost::asio::any_io_executor executor,
+                                 std::shared_ptr<TlsContexts> tls);
 
 }  // namespace sloprobe::probes

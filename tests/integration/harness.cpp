@@ -67,7 +67,7 @@ config::ProbeConfig ProbeFromYaml(const std::string& yaml) {
 
 probes::ProbeResult RunOnce(const config::ProbeConfig& probe) {
   asio::io_context io;
-  auto p = probes::MakeProbe(probe, io.get_executor());
+  auto p = probes::MakeProbe(probe, io.get_executor(), std::make_shared<probes::TlsContexts>());
   probes::ProbeResult result;
   asio::co_spawn(
       io, [&]() -> asio::awaitable<void> { result = co_await p->Run(); }, asio::detached);

@@ -186,7 +186,8 @@ TEST(HttpProbeRedirect, CredentialsStayWithTheirOrigin) {
 
 TEST_F(HttpProbeTest, KeepAliveReusesTheConnection) {
   asio::io_context io;
-  auto probe = probes::MakeProbe(Probe("/health", "  keep_alive: true\n"), io.get_executor());
+  auto probe = probes::MakeProbe(Probe("/health", "  keep_alive: true\n"), io.get_executor(),
+                                 std::make_shared<probes::TlsContexts>());
   std::vector<probes::ProbeResult> results;
   asio::co_spawn(
       io,
@@ -205,7 +206,8 @@ TEST_F(HttpProbeTest, KeepAliveReusesTheConnection) {
 
 TEST_F(HttpProbeTest, KeepAliveSurvivesTheServerClosingIdleConnections) {
   asio::io_context io;
-  auto probe = probes::MakeProbe(Probe("/health", "  keep_alive: true\n"), io.get_executor());
+  auto probe = probes::MakeProbe(Probe("/health", "  keep_alive: true\n"), io.get_executor(),
+                                 std::make_shared<probes::TlsContexts>());
   std::vector<probes::ProbeResult> results;
   asio::co_spawn(
       io,

@@ -1,0 +1,46 @@
+# Helpers shared by the benchmarks: the end-to-end test helpers plus CPU
+# accounting from /proc.
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e/lib.sh"
+
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# Resident memory of a process in bytes.
+rss_bytes() {
+  awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"
+}
+
+# sum_metric PORT NAME: the sum of every sample called NAME on /metrics.
+sum_metric() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($1, m "{") == 1 || $1 == m { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# start_nginx: a minimal nginx answering GET /health with 200 "ok" on a free
+# port; sets NGINX_PORT.
+start_nginx() {
+  NGINX_PORT=$(free_port)
+  mkdir -p "$E2E_DIR/nginx"
+  cat >"$E2E_DIR/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $E2E_DIR/nginx/nginx.pid;
+error_log $E2E_DIR/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $E2E_DIR/nginx;
+  proxy_temp_path $E2E_DIR/nginx;
+  fastcgi_temp_path $E2E_DIR/nginx;
+  uwsgi_temp_path $E2E_DIR/nginx;
+  scgi_temp_path $E2E_DIR/nginx;
+  server {
+    listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
+    location /health { return 200 "ok\n"; }
+  }
+}
+CONF
+  nginx -c "$E2E_DIR/nginx/nginx.conf" -g 'daemon off;' &
+  E2E_PIDS+=($!)
+  wait_until 10 curl -sf "http://127.0.0.1:$NGINX_PORT/health" || fail "nginx did not start"
+}
