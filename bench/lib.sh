@@ -7,6 +7,11 @@ cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# CPU seconds spent in the kernel on behalf of a process so far.
+cpu_system_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print $13 / hz }' "/proc/$1/stat"
+}
+
 # Resident memory of a process in bytes.
 rss_bytes() {
   awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"
