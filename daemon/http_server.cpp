@@ -80,7 +80,13 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   asio::awaitable<void> Session(tcp::socket socket) {
     auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
-    auto registered = sessions.insert(sessions.end(), &stream);
+    // Listed for Stop() exactly as long as the stream lives, however the
+    // session ends.
+    struct Registration {
+      std::list<beast::tcp_stream*>& list;
+      std::list<beast::tcp_stream*>::iterator it;
+      ~Registration() { list.erase(it); }
+    } registered{sessions, sessions.insert(sessions.end(), &stream)};
     beast::flat_buffer buffer(limits.header_limit + limits.body_limit);
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -125,7 +131,6 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.close();
-    sessions.erase(registered);
   }
 };
 

@@ -149,6 +149,21 @@ std::vector<FaultRule> ParseFaults(const std::string& text) {
   return rules;
 }
 
+// Keeps a session listed for Stop() exactly as long as its stream lives, even
+// when the session's coroutine ends by an exception.
+class SessionGuard {
+ public:
+  SessionGuard(std::list<beast::tcp_stream*>& list, beast::tcp_stream& stream)
+      : list_(list), it_(list.insert(list.end(), &stream)) {}
+  ~SessionGuard() { list_.erase(it_); }
+  SessionGuard(const SessionGuard&) = delete;
+  SessionGuard& operator=(const SessionGuard&) = delete;
+
+ private:
+  std::list<beast::tcp_stream*>& list_;
+  std::list<beast::tcp_stream*>::iterator it_;
+};
+
 struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   State(asio::any_io_executor ex, Options opts)
       : executor(std::move(ex)),
@@ -447,7 +462,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   asio::awaitable<void> Session(tcp::socket socket) {
     auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
-    auto registered = sessions.insert(sessions.end(), &stream);
+    const SessionGuard registered(sessions, stream);
     beast::flat_buffer buffer;
     bool open = true;
     while (open && !stopped) {
@@ -487,15 +502,10 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       rec.path = path;
       rec.action = decision.action;
       rec.injected = decision.delay;
-      rec.status = decision.action == Action::kNone || decision.action == Action::kHugeHeaders
-                       ? static_cast<int>(res.result_int())
-                       : 0;
+      rec.status = decision.action == Action::kNone ? static_cast<int>(res.result_int()) : 0;
       stream.expires_never();
       switch (decision.action) {
-        case Action::kNone:
-        case Action::kHugeHeaders: {
-          if (decision.action == Action::kHugeHeaders)
-            res.set("X-Huge", std::string(128 * 1024, 'h'));
+        case Action::kNone: {
           rec.actual = Clock::now() - read_done;
           AddRecord(rec);
           auto [wec, w] = co_await http::async_write(stream, res, kTuple);
@@ -510,10 +520,17 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
           break;
         case Action::kGarbageStatus:
         case Action::kBadChunked:
+        case Action::kHugeHeaders:
         case Action::kResetMidBody: {
+          // Written as raw bytes: a well-behaved serializer refuses to
+          // produce any of these (Beast caps a header field at 64 KiB).
           std::string raw;
           if (decision.action == Action::kGarbageStatus) {
             raw = "HTTP/1.1 two hundred\r\n\r\n";
+          } else if (decision.action == Action::kHugeHeaders) {
+            raw = RawHead(200,
+                          "X-Huge: " + std::string(128 * 1024, 'h') + "\r\nContent-Length: 2\r\n") +
+                  "{}";
           } else if (decision.action == Action::kBadChunked) {
             raw = RawHead(200, "Transfer-Encoding: chunked\r\n") + "zz\r\nnot a chunk\r\n0\r\n\r\n";
           } else {
@@ -567,7 +584,6 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     }
     boost::system::error_code ignored;
     stream.socket().close(ignored);
-    sessions.erase(registered);
   }
 };
 

@@ -65,14 +65,22 @@ config::ProbeConfig ProbeFromYaml(const std::string& yaml) {
   return ConfigFromYaml("probes:\n" + indented).probes.at(0);
 }
 
-probes::ProbeResult RunOnce(const config::ProbeConfig& probe) {
+std::vector<probes::ProbeResult> RunRepeatedly(const config::ProbeConfig& probe, int times,
+                                               const std::function<void(int)>& before_run) {
   asio::io_context io;
   auto p = probes::MakeProbe(probe, io.get_executor(), std::make_shared<probes::TlsContexts>());
-  probes::ProbeResult result;
+  std::vector<probes::ProbeResult> results;
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { result = co_await p->Run(); }, asio::detached);
+      io,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < times; ++i) {
+          if (before_run) before_run(i);
+          results.push_back(co_await p->Run());
+        }
+      },
+      asio::detached);
   io.run();
-  return result;
+  return results;
 }
 
 DaemonRunner::DaemonRunner(config::Config config, daemon::DaemonOptions options) {

@@ -40,8 +40,14 @@ class TestbedServer {
 config::ProbeConfig ProbeFromYaml(const std::string& yaml);
 config::Config ConfigFromYaml(const std::string& yaml);
 
-// Runs one probe once on a private io_context and returns its result.
-probes::ProbeResult RunOnce(const config::ProbeConfig& probe);
+// Runs one probe `times` times in a row on a private io_context (so a
+// keep-alive connection carries over) and returns the results. `before_run`,
+// if set, is called with the run's index before each run.
+std::vector<probes::ProbeResult> RunRepeatedly(const config::ProbeConfig& probe, int times,
+                                               const std::function<void(int)>& before_run = {});
+inline probes::ProbeResult RunOnce(const config::ProbeConfig& probe) {
+  return RunRepeatedly(probe, 1).at(0);
+}
 
 // The daemon on its own io_context thread, listening on 127.0.0.1:0.
 class DaemonRunner {
