@@ -81,6 +81,17 @@ std::string TlsDetail(const error_code& ec, SSL* handle) {
   return "TLS handshake failed: " + ec.message();
 }
 
+// Seconds since the Unix epoch of the peer certificate's notAfter.
+std::optional<std::int64_t> CertificateNotAfter(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  std::optional<std::int64_t> out;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) out = timegm(&tm);
+  X509_free(cert);
+  return out;
+}
+
 }  // namespace
 
 std::string SerializeRequest(std::string_view method, std::string_view target,
@@ -119,16 +130,6 @@ void PhaseTimings::Add(const PhaseTimings& other) {
   add(tls, other.tls);
   add(ttfb, other.ttfb);
   add(transfer, other.transfer);
-}
-
-std::optional<std::int64_t> CertificateNotAfter(void* ssl_handle) {
-  X509* cert = SSL_get1_peer_certificate(static_cast<SSL*>(ssl_handle));
-  if (cert == nullptr) return std::nullopt;
-  std::optional<std::int64_t> out;
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) out = timegm(&tm);
-  X509_free(cert);
-  return out;
 }
 
 struct HttpClient::Connection {
@@ -453,7 +454,6 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
                     [](const config::Header& h) { return beast::iequals(h.name, "content-type"); });
     }
     url = std::move(next);
-    ++out.redirects;
   }
   co_return out;
 }

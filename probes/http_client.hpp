@@ -27,7 +27,6 @@ struct FetchResult {
   PhaseTimings phases;
   std::optional<HttpResponse> response;  // set whenever a complete response arrived
   std::optional<std::int64_t> cert_not_after;
-  int redirects = 0;
 };
 
 // An HTTP/1.1 client for one probe (or one scenario step): TCP or TLS, phase
@@ -51,9 +50,6 @@ class HttpClient {
   // classified in the result.
   boost::asio::awaitable<FetchResult> Fetch(const config::HttpRequest& request,
                                             Clock::time_point deadline);
-
-  // Idle keep-alive connections currently held.
-  std::size_t IdleConnections() const { return idle_.size(); }
 
   struct Connection;
 
@@ -81,8 +77,5 @@ class HttpClient {
 std::string SerializeRequest(std::string_view method, std::string_view target,
                              std::string_view host, const std::vector<config::Header>& headers,
                              std::string_view body, bool keep_alive);
-
-// Seconds since the Unix epoch of an X509 notAfter; exposed for tests.
-std::optional<std::int64_t> CertificateNotAfter(void* ssl_handle);
 
 }  // namespace sloprobe::probes
