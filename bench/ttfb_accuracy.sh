@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Timing accuracy: sloprobe's ttfb and curl's (time_starttransfer -
-# time_pretransfer) against the testbed's ground truth, on the same route in
-# one run. The testbed injects 2-10 ms before answering and records, per
+# Timing accuracy: sloprobe's ttfb, curl's (time_starttransfer -
+# time_pretransfer) and a minimal raw-socket client's (bench/raw_ttfb.py)
+# against the testbed's ground truth, on the same route in one run. The testbed injects 2-10 ms before answering and records, per
 # request, the time from reading the request to writing the first response
 # byte; the error of a client is its ttfb minus that.
 #
@@ -49,10 +49,19 @@ curl_case() {
   records >"$E2E_DIR/$1-records.json"
 }
 
+# raw_case NAME new|reuse: the minimal reference client, same idle pattern.
+raw_case() {
+  curl -sf -X DELETE "$base/admin/records"
+  python3 "$root/bench/raw_ttfb.py" "$TESTBED_PORT" /health "$n" "$2" >"$E2E_DIR/$1-ttfb.txt"
+  records >"$E2E_DIR/$1-records.json"
+}
+
 sloprobe_case sloprobe-new false
 sloprobe_case sloprobe-reuse true
 curl_case curl-new $'header = "Connection: close"\n'
 curl_case curl-reuse ''
+raw_case raw-new new
+raw_case raw-reuse reuse
 
 python3 - "$E2E_DIR" <<'PY'
 import json, sys
@@ -65,13 +74,12 @@ def errors(name):
     return sorted((m - t) * 1e3 for m, t in zip(measured[:k], truth[:k]))
 def q(xs, p):
     return xs[min(len(xs) - 1, int(p * len(xs)))]
-print("| ttfb error vs ground truth (ms) | sloprobe | curl | ratio curl / sloprobe |")
+print("| ttfb error vs ground truth (ms) | sloprobe | curl | raw socket reference |")
 print("|---|---|---|---|")
 for label, kind in (("new connection per request", "new"), ("keep-alive", "reuse")):
-    ours, theirs = errors(f"sloprobe-{kind}"), errors(f"curl-{kind}")
+    cols = [errors(f"{client}-{kind}") for client in ("sloprobe", "curl", "raw")]
     for name, p in (("p50", 0.5), ("p99", 0.99)):
-        a, b = q(ours, p), q(theirs, p)
-        print(f"| {label}, {name} | {a:.3f} | {b:.3f} | {b / a:.2f} |")
-    print(f"| {label}, min / max | {ours[0]:.3f} / {ours[-1]:.3f} | {theirs[0]:.3f} / {theirs[-1]:.3f} | |")
-    print(f"| {label}, samples | {len(ours)} | {len(theirs)} | |")
+        print(f"| {label}, {name} | " + " | ".join(f"{q(c, p):.3f}" for c in cols) + " |")
+    print(f"| {label}, min / max | " + " | ".join(f"{c[0]:.3f} / {c[-1]:.3f}" for c in cols) + " |")
+    print(f"| {label}, samples | " + " | ".join(str(len(c)) for c in cols) + " |")
 PY
