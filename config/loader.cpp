@@ -317,8 +317,9 @@ class Loader {
         std::vector<std::string_view> names;
         for (const auto& [k, v] : secrets_) names.push_back(k);
         std::string message = "unknown secret " + Quote(name) + " in " + std::string(what);
-        if (auto s = Suggest(name, names); !s.empty())
+        if (auto s = Suggest(name, names); !s.empty()) {
           message += "; did you mean " + Quote(s) + "?";
+        }
         Error(n, std::move(message));
         ok = false;
         continue;
@@ -410,8 +411,8 @@ class Loader {
     if (n["ca_file"]) {
       if (auto s = String(n["ca_file"], "'tls.ca_file'")) {
         if (std::ifstream f(*s); !f) {
-          Error(n["ca_file"],
-                "cannot read 'tls.ca_file' " + Quote(*s) + ": " + std::strerror(errno));
+          Error(n["ca_file"], "cannot read 'tls.ca_file' " + Quote(*s) + ": " +
+                                  std::generic_category().message(errno));
         } else {
           tls.ca_file = *s;
         }
@@ -872,8 +873,8 @@ LoadResult LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult result;
-    result.errors.push_back(
-        {Location{path, 0, 0}, std::string("cannot read the file: ") + std::strerror(errno)});
+    result.errors.push_back({Location{path, 0, 0}, std::string("cannot read the file: ") +
+                                                       std::generic_category().message(errno)});
     return result;
   }
   std::ostringstream text;

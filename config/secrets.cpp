@@ -36,7 +36,7 @@ namespace {
 bool ReadFile(const std::string& path, std::string& value, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = "cannot read '" + path + "': " + std::strerror(errno);
+    error = "cannot read '" + path + "': " + std::generic_category().message(errno);
     return false;
   }
   std::ostringstream buf;
@@ -54,10 +54,12 @@ bool ReadFile(const std::string& path, std::string& value, std::string& error) {
 
 }  // namespace
 
+// Secrets are resolved while the config loads, before the daemon starts any
+// thread, so getenv's lack of thread safety does not matter here.
 bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error) {
   switch (source.kind) {
     case SecretSource::Kind::kEnv: {
-      const char* v = std::getenv(source.ref.c_str());
+      const char* v = std::getenv(source.ref.c_str());  // NOLINT(concurrency-mt-unsafe)
       if (v == nullptr || *v == '\0') {
         error = "environment variable '" + source.ref + "' is not set or empty";
         return false;
@@ -68,7 +70,7 @@ bool ResolveSecret(const SecretSource& source, std::string& value, std::string& 
     case SecretSource::Kind::kFile:
       return ReadFile(source.ref, value, error);
     case SecretSource::Kind::kCredential: {
-      const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+      const char* dir = std::getenv("CREDENTIALS_DIRECTORY");  // NOLINT(concurrency-mt-unsafe)
       if (dir == nullptr || *dir == '\0') {
         error = "credential '" + source.ref +
                 "' needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)";

@@ -163,15 +163,16 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         }
         const auto id = self->next_run_id++;
         auto& signal = self->runs[id];
-        asio::co_spawn(self->io, RunOnce(self, a.probe, a.due),
-                       asio::bind_cancellation_slot(signal.slot(), [self, id](std::exception_ptr) {
-                         self->runs.erase(id);
-                         if (self->runs.empty() && self->on_idle) {
-                           auto done = std::move(self->on_idle);
-                           self->on_idle = nullptr;
-                           done();
-                         }
-                       }));
+        asio::co_spawn(
+            self->io, RunOnce(self, a.probe, a.due),
+            asio::bind_cancellation_slot(signal.slot(), [self, id](const std::exception_ptr&) {
+              self->runs.erase(id);
+              if (self->runs.empty() && self->on_idle) {
+                auto done = std::move(self->on_idle);
+                self->on_idle = nullptr;
+                done();
+              }
+            }));
       }
     }
   }
@@ -203,16 +204,16 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     const auto& name = slot.probe->Config().name;
     if (Logger::Get().Enabled(LogLevel::kDebug)) {
       std::vector<LogField> fields{{"probe", name},
-                                   {"ok", r.ok() ? "true" : "false"},
+                                   {"ok", r.Ok() ? "true" : "false"},
                                    {"duration_seconds", SecondsText(r.duration)}};
       for (const auto& step : r.steps) {
         if (step.phases.ttfb) fields.push_back({"ttfb_seconds", SecondsText(*step.phases.ttfb)});
         if (step.status != 0) fields.push_back({"status", std::to_string(step.status)});
       }
-      if (!r.ok()) fields.push_back({"reason", std::string(probes::ReasonName(r.reason))});
+      if (!r.Ok()) fields.push_back({"reason", std::string(probes::ReasonName(r.reason))});
       LogDebug("probe run", std::move(fields));
     }
-    if (r.ok()) {
+    if (r.Ok()) {
       if (slot.last && *slot.last != Reason::kOk) {
         LogInfo("probe recovered",
                 {{"probe", name}, {"failed_runs", std::to_string(slot.failed_runs)}});
@@ -276,11 +277,12 @@ std::shared_ptr<prometheus::Registry> Daemon::Registry() const { return impl_->r
 
 std::string Daemon::RenderMetrics() const { return impl_->RenderMetrics(); }
 
-int RunDaemon(const std::string& config_file, DaemonOptions options) {
+int RunDaemon(const std::string& config_file, const DaemonOptions& options) {
   auto loaded = config::LoadConfigFile(config_file);
   if (!loaded.config) {
-    for (const auto& e : loaded.errors)
+    for (const auto& e : loaded.errors) {
       LogError("invalid configuration", {{"error", e.ToString()}});
+    }
     return 1;
   }
   Logger::Get().SetRedactor(loaded.config->redactor);

@@ -52,6 +52,6 @@ class Daemon {
 };
 
 // Runs the daemon until SIGTERM or SIGINT; returns the process exit code.
-int RunDaemon(const std::string& config_file, DaemonOptions options);
+int RunDaemon(const std::string& config_file, const DaemonOptions& options);
 
 }  // namespace sloprobe::daemon

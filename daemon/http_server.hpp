@@ -31,7 +31,7 @@ class HttpServer {
   struct Limits {
     std::size_t max_connections = 64;
     std::uint32_t header_limit = 8 * 1024;
-    std::uint64_t body_limit = 64 * 1024;
+    std::uint64_t body_limit = std::uint64_t{64} * 1024;
     std::chrono::seconds idle_timeout{30};
   };
 

@@ -1,11 +1,11 @@
 #include "daemon/metrics.hpp"
 
-#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -208,9 +208,9 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
   // Slow means "not in the threshold's le bucket": the same comparison the
   // histogram makes, so slow_total == count - bucket{le=threshold}.
   if (threshold_seconds_ >= 0 && seconds > threshold_seconds_) slow_->Increment();
-  success_->Set(result.ok() ? 1 : 0);
+  success_->Set(result.Ok() ? 1 : 0);
   last_run_->Set(now_unix);
-  if (!result.ok()) {
+  if (!result.Ok()) {
     auto& counter = failures_[static_cast<std::size_t>(result.reason)];
     if (counter == nullptr) {
       counter = &owner_.failures_.Add(
@@ -313,13 +313,12 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
                          std::stod(fields[21]) * static_cast<double>(sysconf(_SC_PAGESIZE))));
   }
   double fds = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (const dirent* e = readdir(dir)) {
-      if (e->d_name[0] != '.') ++fds;
-    }
-    closedir(dir);
-    --fds;  // the directory stream itself
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++fds;
   }
+  if (fds > 0) --fds;  // the iterator's own descriptor
   out.push_back(
       Family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge, fds));
   rlimit limit{};

@@ -71,8 +71,8 @@ class Scheduler {
     bool active = false;
   };
   struct Slot {
-    TimePoint due;
-    ProbeId probe;
+    TimePoint due{};
+    ProbeId probe = 0;
     bool operator>(const Slot& o) const { return due != o.due ? due > o.due : probe > o.probe; }
   };
 

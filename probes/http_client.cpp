@@ -53,8 +53,9 @@ std::uint16_t PortOf(const boost::urls::url_view& url) {
 
 // The host as a resolver or SNI wants it: IPv6 literals without brackets.
 std::string HostOf(const boost::urls::url_view& url) {
-  if (url.host_type() == boost::urls::host_type::ipv6)
+  if (url.host_type() == boost::urls::host_type::ipv6) {
     return std::string(url.encoded_host_address());
+  }
   return url.host_address();
 }
 
@@ -280,7 +281,7 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
   // The first response byte: the end of the read that delivered it.
   auto first_byte = t0;
   if (buffer.size() == 0) {
-    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kTuple);
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kTuple);
     first_byte = Clock::now();
     buffer.commit(n);
     if (n == 0) {

@@ -19,7 +19,7 @@ boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   result.cert_not_after = fetch.cert_not_after;
   result.reason = fetch.reason;
   result.detail = std::move(fetch.detail);
-  if (fetch.response && result.ok()) {
+  if (fetch.response && result.Ok()) {
     if (auto failure = CheckResponse(*fetch.response, config_.expect)) {
       result.reason = failure->reason;
       result.detail = std::move(failure->detail);

@@ -44,7 +44,7 @@ struct ProbeResult {
   // Leaf certificate expiry (Unix seconds) when the run completed a TLS handshake.
   std::optional<std::int64_t> cert_not_after;
 
-  bool ok() const { return reason == Reason::kOk; }
+  bool Ok() const { return reason == Reason::kOk; }
 };
 
 }  // namespace sloprobe::probes

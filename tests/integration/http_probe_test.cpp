@@ -48,7 +48,7 @@ class HttpProbeTest : public ::testing::Test {
 
 TEST_F(HttpProbeTest, HealthyRunHasPlainHttpPhases) {
   const auto r = RunOnce(Probe("/health", "", "expect: {status: [200], body_contains: ok}\n"));
-  ASSERT_TRUE(r.ok()) << r.detail;
+  ASSERT_TRUE(r.Ok()) << r.detail;
   ASSERT_EQ(r.steps.size(), 1u);
   const auto& s = r.steps[0];
   EXPECT_EQ(s.status, 200);
@@ -118,8 +118,8 @@ TEST(HttpProbeRateLimit, TooManyLoginsIsRateLimited) {
   const auto probe = ProbeFromYaml("name: t\ntype: http\nrequest:\n  method: POST\n  url: \"" +
                                    bed.Url("/auth/login") +
                                    "\"\n  json: {username: probe, password: probe-password}\n");
-  EXPECT_TRUE(RunOnce(probe).ok());
-  EXPECT_TRUE(RunOnce(probe).ok());
+  EXPECT_TRUE(RunOnce(probe).Ok());
+  EXPECT_TRUE(RunOnce(probe).Ok());
   const auto r = RunOnce(probe);
   EXPECT_EQ(r.reason, Reason::kRateLimited);
   EXPECT_EQ(r.steps[0].status, 429);
@@ -135,7 +135,7 @@ TEST_F(HttpProbeTest, ExpectationFailures) {
 
 TEST_F(HttpProbeTest, BodyOverTheLimit) {
   bed_.SetFaults("- {route: /health, body_bytes: 5000}");
-  EXPECT_TRUE(RunOnce(Probe("/health", "  body_limit: 5000\n")).ok());
+  EXPECT_TRUE(RunOnce(Probe("/health", "  body_limit: 5000\n")).Ok());
   const auto r = RunOnce(Probe("/health", "  body_limit: 4999\n"));
   EXPECT_EQ(r.reason, Reason::kBodyTooLarge);
   EXPECT_EQ(r.detail, "response body larger than the limit of 4999 bytes");
@@ -158,7 +158,7 @@ TEST_F(HttpProbeTest, BrokenResponsesAreProtocolOrTruncated) {
 
 TEST_F(HttpProbeTest, HeadRequestsNeedNoBody) {
   const auto r = RunOnce(Probe("/health", "  method: HEAD\n"));
-  EXPECT_TRUE(r.ok()) << r.detail;
+  EXPECT_TRUE(r.Ok()) << r.detail;
 }
 
 TEST_F(HttpProbeTest, RedirectsAreOffByDefaultAndBounded) {
@@ -168,7 +168,7 @@ TEST_F(HttpProbeTest, RedirectsAreOffByDefaultAndBounded) {
   EXPECT_EQ(r.steps[0].status, 302);
 
   r = RunOnce(Probe(to, "  follow_redirects: 1\n", "expect: {body_contains: ok}\n"));
-  EXPECT_TRUE(r.ok()) << r.detail;
+  EXPECT_TRUE(r.Ok()) << r.detail;
   EXPECT_EQ(r.steps[0].status, 200);
 
   r = RunOnce(Probe("/loop", "  follow_redirects: 5\n"));
@@ -187,7 +187,7 @@ TEST(HttpProbeRedirect, CredentialsStayWithTheirOrigin) {
                          "  headers: {Authorization: \"Bearer key-for-a-only\"}\n");
   };
   // Same origin: the token goes along. Other origin: it does not.
-  EXPECT_TRUE(RunOnce(via_a("/agents")).ok());
+  EXPECT_TRUE(RunOnce(via_a("/agents")).Ok());
   const auto r = RunOnce(via_a(b.Url("/agents")));
   EXPECT_EQ(r.reason, Reason::kAuth);
 }
@@ -197,7 +197,7 @@ TEST_F(HttpProbeTest, KeepAliveReusesTheConnection) {
   ASSERT_EQ(results.size(), 5u);
   EXPECT_TRUE(results[0].steps[0].phases.connect);
   for (int i = 1; i < 5; ++i) {
-    EXPECT_TRUE(results[i].ok()) << results[i].detail;
+    EXPECT_TRUE(results[i].Ok()) << results[i].detail;
     EXPECT_FALSE(results[i].steps[0].phases.connect) << "run " << i << " reconnected";
   }
 }
@@ -210,7 +210,7 @@ TEST_F(HttpProbeTest, KeepAliveSurvivesTheServerClosingIdleConnections) {
     if (i == 1) bed_.SetFaults("- {route: /health, action: reset_before_headers}");
   });
   ASSERT_EQ(results.size(), 2u);
-  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[0].Ok());
   EXPECT_EQ(results[1].reason, Reason::kProtocol);
   // Both attempts of the second run reached the server: one retry, no more.
   EXPECT_EQ(bed_.Bed().Records().size(), 3u);
@@ -221,7 +221,7 @@ TEST_F(HttpProbeTest, TtfbMatchesTheInjectedDelay) {
   for (int i = 0; i < 5; ++i) {
     bed_.Bed().ClearRecords();
     const auto r = RunOnce(Probe("/health"));
-    ASSERT_TRUE(r.ok()) << r.detail;
+    ASSERT_TRUE(r.Ok()) << r.detail;
     const auto records = bed_.Bed().Records();
     ASSERT_EQ(records.size(), 1u);
     const auto ttfb = *r.steps[0].phases.ttfb;
@@ -309,7 +309,7 @@ class TlsProbeTest : public ::testing::Test {
 TEST_F(TlsProbeTest, VerifiedWithTheRightCaAndName) {
   const auto r =
       RunOnce(Probe("{ca_file: " + server_.CertFile() + ", server_name: sloprobe.test}"));
-  ASSERT_TRUE(r.ok()) << r.detail;
+  ASSERT_TRUE(r.Ok()) << r.detail;
   EXPECT_TRUE(r.steps[0].phases.tls);
   // The certificate was made for 30 days from now.
   ASSERT_TRUE(r.cert_not_after);
@@ -318,7 +318,7 @@ TEST_F(TlsProbeTest, VerifiedWithTheRightCaAndName) {
                        .count();
   EXPECT_NEAR(static_cast<double>(*r.cert_not_after - now), 30 * 86400.0, 120.0);
   // By IP address, which the certificate also names.
-  EXPECT_TRUE(RunOnce(Probe("{ca_file: " + server_.CertFile() + "}")).ok());
+  EXPECT_TRUE(RunOnce(Probe("{ca_file: " + server_.CertFile() + "}")).Ok());
 }
 
 TEST_F(TlsProbeTest, SelfSignedWithoutTheCaFails) {
@@ -336,7 +336,7 @@ TEST_F(TlsProbeTest, WrongHostNameFails) {
 }
 
 TEST_F(TlsProbeTest, InsecureSkipVerifyConnects) {
-  EXPECT_TRUE(RunOnce(Probe("{insecure_skip_verify: true}")).ok());
+  EXPECT_TRUE(RunOnce(Probe("{insecure_skip_verify: true}")).Ok());
 }
 
 TEST(TlsHandshakeStall, TimesOutInTheHandshake) {
