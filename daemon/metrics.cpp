@@ -152,7 +152,7 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   duration_ = &owner.probe_duration_.Add(labels, WithBoundaries(base, thresholds));
   phase_buckets_ = config.buckets.phase.empty() ? DefaultPhaseBuckets() : config.buckets.phase;
   runs_ = &owner.runs_.Add(labels);
-  slow_ = &owner.slow_.Add(labels);
+  if (config.objectives.latency) slow_ = &owner.slow_.Add(labels);
   skipped_ = &owner.skipped_.Add(labels);
   success_ = &owner.success_.Add(labels);
   last_run_ = &owner.last_run_.Add(labels);
@@ -179,7 +179,7 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
 ProbeMetrics::~ProbeMetrics() {
   owner_.probe_duration_.Remove(duration_);
   owner_.runs_.Remove(runs_);
-  owner_.slow_.Remove(slow_);
+  if (slow_ != nullptr) owner_.slow_.Remove(slow_);
   owner_.skipped_.Remove(skipped_);
   owner_.success_.Remove(success_);
   owner_.last_run_.Remove(last_run_);
@@ -207,7 +207,7 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
   runs_->Increment();
   // Slow means "not in the threshold's le bucket": the same comparison the
   // histogram makes, so slow_total == count - bucket{le=threshold}.
-  if (threshold_seconds_ >= 0 && seconds > threshold_seconds_) slow_->Increment();
+  if (slow_ != nullptr && seconds > threshold_seconds_) slow_->Increment();
   success_->Set(result.Ok() ? 1 : 0);
   last_run_->Set(now_unix);
   if (!result.Ok()) {

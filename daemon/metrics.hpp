@@ -56,10 +56,10 @@ class ProbeMetrics {
   Metrics& owner_;
   std::string name_;
   std::vector<double> phase_buckets_;
-  double threshold_seconds_ = -1;  // < 0: no latency objective
+  double threshold_seconds_ = 0;  // meaningful only with a latency objective
   prometheus::Histogram* duration_;
   prometheus::Counter* runs_;
-  prometheus::Counter* slow_;
+  prometheus::Counter* slow_ = nullptr;  // only with a latency objective
   prometheus::Counter* skipped_;
   prometheus::Gauge* success_;
   prometheus::Gauge* last_run_;

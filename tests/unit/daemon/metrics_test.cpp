@@ -62,6 +62,8 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
   }
   EXPECT_FALSE(test::HasSeries(families, "sloprobe_probe_failures_total",
                                {{"probe", "p"}, {"reason", "no_tokens"}}));
+  // No latency objective, so no "slow" series.
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_probe_slow_total", {{"probe", "p"}}));
   pm->Record(Result(5ms, probes::Reason::kTimeout), 1234);
   pm->Record(Result(5ms), 1235);
   families = registry->Collect();
