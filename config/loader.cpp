@@ -498,7 +498,7 @@ class Loader {
       if (auto v = ToJson(n["json"], "'json'")) {
         req.body = boost::json::serialize(*v);
         const bool has_type = std::any_of(req.headers.begin(), req.headers.end(), [](auto& h) {
-          return EditDistance(h.name, "content-type") == 0;
+          return EqualsIgnoreCase(h.name, "content-type");
         });
         if (!has_type) req.headers.push_back({"Content-Type", "application/json"});
       }

@@ -6,6 +6,9 @@
 
 namespace sloprobe::config {
 
+// ASCII case-insensitive equality, as HTTP header names compare.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // Edit distance between two short strings (keys, names).
 std::size_t EditDistance(std::string_view a, std::string_view b);
 

@@ -278,22 +278,20 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
     co_return;
   }
 
-  // The first response byte: the end of the read that delivered it.
-  auto first_byte = t0;
-  if (buffer.size() == 0) {
-    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kTuple);
-    first_byte = Clock::now();
-    buffer.commit(n);
-    if (n == 0) {
-      if (IsTimeout(rec)) {
-        Fail(out, Reason::kTimeout, "timed out waiting for the response");
-      } else {
-        stale = true;
-        Fail(out, Reason::kProtocol,
-             "connection closed before the response: " + (rec ? rec.message() : "no data"));
-      }
-      co_return;
+  // The first response byte: the end of the read that delivered it. The
+  // buffer is empty here (the caller clears it), so this read is the first.
+  auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kTuple);
+  const auto first_byte = Clock::now();
+  buffer.commit(n);
+  if (n == 0) {
+    if (IsTimeout(rec)) {
+      Fail(out, Reason::kTimeout, "timed out waiting for the response");
+    } else {
+      stale = true;
+      Fail(out, Reason::kProtocol,
+           "connection closed before the response: " + (rec ? rec.message() : "no data"));
     }
+    co_return;
   }
   out.phases.ttfb = first_byte - t0;
 
@@ -413,13 +411,17 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
 asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& request,
                                                Clock::time_point deadline) {
   FetchResult out;
-  boost::urls::url url = request.url;
-  std::string method = request.method;
-  std::string body = request.body;
-  std::vector<config::Header> headers = request.headers;
+  // The first hop sends the configured request as it is. Only a redirect
+  // changes it, and only then are these owned copies made.
+  std::optional<boost::urls::url> redirected_url;
+  std::optional<std::vector<config::Header>> redirected_headers;
+  boost::urls::url_view url = request.url;
+  std::string_view method = request.method;
+  std::string_view body = request.body;
+  const std::vector<config::Header>* headers = &request.headers;
   for (int hop = 0;; ++hop) {
     FetchResult result;
-    co_await FetchOnce(request, url, headers, method, body, deadline, result);
+    co_await FetchOnce(request, url, *headers, method, body, deadline, result);
     out.phases.Add(result.phases);
     out.reason = result.reason;
     out.detail = std::move(result.detail);
@@ -431,7 +433,7 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
     const auto location = out.response->headers[http::field::location];
     if (location.empty()) break;
     auto ref = boost::urls::parse_uri_reference(location);
-    boost::urls::url next = url;
+    boost::urls::url next(url);
     if (!ref || !next.resolve(*ref) ||
         (next.scheme_id() != boost::urls::scheme::http &&
          next.scheme_id() != boost::urls::scheme::https) ||
@@ -441,20 +443,23 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
       break;
     }
     next.remove_fragment();
+    if (!redirected_headers) redirected_headers = request.headers;
     if (OriginOf(next, PortOf(next)) != OriginOf(url, PortOf(url))) {
       // Credentials are for the origin they were configured for.
-      std::erase_if(headers, [](const config::Header& h) {
+      std::erase_if(*redirected_headers, [](const config::Header& h) {
         return beast::iequals(h.name, "authorization") || beast::iequals(h.name, "cookie") ||
                beast::iequals(h.name, "proxy-authorization");
       });
     }
     if (status == 303 || ((status == 301 || status == 302) && method == "POST")) {
       method = "GET";
-      body.clear();
-      std::erase_if(headers,
+      body = {};
+      std::erase_if(*redirected_headers,
                     [](const config::Header& h) { return beast::iequals(h.name, "content-type"); });
     }
-    url = std::move(next);
+    headers = &*redirected_headers;
+    redirected_url = std::move(next);
+    url = *redirected_url;
   }
   co_return out;
 }

@@ -43,6 +43,27 @@ grep -q 'level=error msg="invalid configuration" error=".*bad.yml:4:5: unknown k
   fail "daemon did not log the located error: $(cat "$E2E_DIR/start.log")"
 ! grep -q 'msg=listening' "$E2E_DIR/start.log" || fail "daemon listened with a bad config"
 
+# A good config with a listener that cannot be had: exit 1 and say why.
+cat >"$E2E_DIR/good.yml" <<'YAML'
+probes:
+  - {name: health, type: http, request: {url: "http://127.0.0.1:1/health"}}
+YAML
+expect_start_failure() {
+  local address=$1 message=$2 rc
+  set +e
+  timeout 10 "$sloprobe" --config.file "$E2E_DIR/good.yml" --web.listen-address "$address" \
+    >"$E2E_DIR/listen.log" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "expected exit 1 for --web.listen-address $address, got $rc"
+  grep -q "level=error msg=\"cannot start\" error=\".*$message" "$E2E_DIR/listen.log" ||
+    fail "no '$message' for $address: $(cat "$E2E_DIR/listen.log")"
+}
+expect_start_failure "nonsense" "invalid --web.listen-address 'nonsense'"
+# A port that is taken: the testbed holds one.
+start_testbed "$2"
+expect_start_failure "127.0.0.1:$TESTBED_PORT" "Address already in use"
+
 set +e
 "$sloprobe" --config.check --config.file "$E2E_DIR/missing.yml" 2>/dev/null
 rc=$?

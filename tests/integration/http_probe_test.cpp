@@ -176,6 +176,18 @@ TEST_F(HttpProbeTest, RedirectsAreOffByDefaultAndBounded) {
   EXPECT_EQ(bed_.Bed().Records().size(), 3u + 6u);
 }
 
+TEST_F(HttpProbeTest, PostFollowingA302BecomesAGet) {
+  // /health answers 405 to POST: only a GET after the redirect succeeds.
+  const auto r = RunOnce(Probe("/redirect?to=/health",
+                               "  method: POST\n  json: {x: 1}\n  follow_redirects: 1\n",
+                               "expect: {body_contains: ok}\n"));
+  EXPECT_TRUE(r.Ok()) << r.detail;
+  const auto records = bed_.Bed().Records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].method, "POST");
+  EXPECT_EQ(records[1].method, "GET");
+}
+
 TEST(HttpProbeRedirect, CredentialsStayWithTheirOrigin) {
   testbed::Options options;
   options.api_keys["key-for-a-only"] = "probe";

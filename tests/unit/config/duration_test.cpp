@@ -58,5 +58,11 @@ TEST(Suggest, FindsCloseTyposOnly) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
 }
 
+TEST(EqualsIgnoreCase, ComparesAsciiCaseInsensitively) {
+  EXPECT_TRUE(EqualsIgnoreCase("Content-Type", "content-type"));
+  EXPECT_FALSE(EqualsIgnoreCase("Content-Type", "content-typ"));
+  EXPECT_FALSE(EqualsIgnoreCase("Content-Type", "Content_Type"));
+}
+
 }  // namespace
 }  // namespace sloprobe::config

@@ -129,6 +129,21 @@ probes:
   EXPECT_EQ(r.config->redactor.Redact("x s3cret-token-value y"), "x <redacted> y");
 }
 
+TEST(Loader, ConfiguredContentTypeWinsOverTheJsonDefault) {
+  const auto r = Load(R"(probes:
+  - name: a
+    type: http
+    request:
+      url: "http://h/"
+      headers: {content-type: application/vnd.api+json}
+      json: {a: 1}
+)");
+  ASSERT_TRUE(r.config) << r.errors[0].ToString();
+  const auto& h = r.config->probes[0].request.headers;
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].value, "application/vnd.api+json");
+}
+
 TEST(Loader, UnknownKeySuggestsTheClosest) {
   ExpectErrors(R"(probes:
   - name: health
