@@ -11,6 +11,7 @@
 
 #include "config/duration.hpp"
 #include "config/secrets.hpp"
+#include "config/template.hpp"
 
 // The validated, fully resolved configuration. Everything here has been
 // checked by the loader: a Config value is always safe to run.
@@ -27,6 +28,7 @@ struct TlsConfig {
   std::string ca_file;      // empty: the system's trust store
   std::string server_name;  // SNI and certificate name; empty: the URL host
   bool insecure_skip_verify = false;
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct Header {
@@ -91,7 +93,51 @@ struct Buckets {
   std::vector<double> phase;
 };
 
-enum class ProbeType { kHttp };
+// A value a scenario step takes from its response into a variable.
+struct Extraction {
+  enum class Source {
+    kJson,    // the value at a JSON Pointer (strings as they are, others as JSON)
+    kHeader,  // a response header's value (optionally through `regex`)
+    kBody,    // a regex capture group over the body
+    kStatus,  // the status code
+  };
+  std::string variable;
+  Source source = Source::kJson;
+  std::string key;  // JSON Pointer or header name
+  std::shared_ptr<const boost::regex> regex;
+  std::string regex_source;
+  int group = 1;
+};
+
+// A step whose extracted variables (and cookies) later runs reuse while they
+// are fresh: a login. Lifetime: `ttl`, or the number of seconds at the
+// JSON Pointer `expires_in` of the response when that is shorter.
+struct StepCache {
+  Duration ttl{};
+  std::string expires_in = "/expires_in";
+};
+
+struct HeaderTemplate {
+  std::string name;
+  Template value;  // may hold a secret: never log
+};
+
+struct ScenarioStep {
+  std::string name;
+  // Method and options (limits, TLS, redirects, keep-alive). The URL,
+  // headers and body are rendered from the templates below on every run.
+  HttpRequest request;
+  Template url;
+  std::vector<HeaderTemplate> headers;
+  Template body;
+  Expectations expect;
+  std::vector<Extraction> extract;
+  std::optional<StepCache> cache;
+  bool always = false;  // runs even after an earlier step failed (cleanup)
+  Location location;
+};
+
+enum class ProbeType { kHttp, kScenario };
 
 struct ProbeConfig {
   std::string name;
@@ -100,8 +146,11 @@ struct ProbeConfig {
   Duration timeout{};
   Duration jitter{};
   int max_in_flight = 1;
-  HttpRequest request;
-  Expectations expect;
+  // Longest postponement a 429's Retry-After may ask for; zero: ignore it.
+  Duration max_retry_after = std::chrono::minutes(5);
+  HttpRequest request;              // type: http
+  Expectations expect;              // type: http
+  std::vector<ScenarioStep> steps;  // type: scenario
   Objectives objectives;
   Buckets buckets;
   Location location;
@@ -112,6 +161,7 @@ struct GlobalConfig {
   Duration timeout = std::chrono::seconds(10);
   Duration jitter{};
   int max_in_flight = 1;
+  Duration max_retry_after = std::chrono::minutes(5);
 };
 
 struct Config {

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/template.hpp"
 #include "config/text.hpp"
 
 namespace sloprobe::config {
@@ -32,15 +33,21 @@ namespace {
 using Keys = std::span<const std::string_view>;
 
 constexpr std::array<std::string_view, 3> kTopKeys{"global", "secrets", "probes"};
-constexpr std::array<std::string_view, 4> kGlobalKeys{"interval", "timeout", "jitter",
-                                                      "max_in_flight"};
+constexpr std::array<std::string_view, 5> kGlobalKeys{"interval", "timeout", "jitter",
+                                                      "max_in_flight", "max_retry_after"};
 constexpr std::array<std::string_view, 3> kSecretKeys{"env", "file", "credential"};
-constexpr std::array<std::string_view, 10> kProbeKeys{
-    "name",          "type",    "interval", "timeout",    "jitter",
-    "max_in_flight", "request", "expect",   "objectives", "buckets"};
-constexpr std::array<std::string_view, 11> kRequestKeys{
-    "method",           "url",        "headers",      "body", "json", "basic_auth", "keep_alive",
-    "follow_redirects", "body_limit", "header_limit", "tls"};
+constexpr std::array<std::string_view, 12> kProbeKeys{
+    "name",    "type",   "interval", "timeout",    "jitter", "max_in_flight", "max_retry_after",
+    "request", "expect", "steps",    "objectives", "buckets"};
+constexpr std::array<std::string_view, 12> kRequestKeys{
+    "method",     "url",        "headers",          "body",       "json",         "form",
+    "basic_auth", "keep_alive", "follow_redirects", "body_limit", "header_limit", "tls"};
+constexpr std::array<std::string_view, 6> kStepKeys{"name",    "request", "expect",
+                                                    "extract", "cache",   "always"};
+constexpr std::array<std::string_view, 5> kExtractKeys{"json", "header", "regex", "group",
+                                                       "status"};
+constexpr std::array<std::string_view, 2> kCacheKeys{"ttl", "expires_in"};
+constexpr std::size_t kMaxSteps = 32;
 constexpr std::array<std::string_view, 3> kTlsKeys{"ca_file", "server_name",
                                                    "insecure_skip_verify"};
 constexpr std::array<std::string_view, 2> kBasicAuthKeys{"username", "password"};
@@ -52,10 +59,29 @@ constexpr std::array<std::string_view, 4> kHeaderExpectKeys{"exists", "equals", 
 constexpr std::array<std::string_view, 2> kObjectiveKeys{"latency", "error_ratio"};
 constexpr std::array<std::string_view, 2> kLatencyKeys{"quantile", "threshold"};
 constexpr std::array<std::string_view, 2> kBucketKeys{"duration", "phase"};
-constexpr std::array<std::string_view, 1> kProbeTypes{"http"};
+constexpr std::array<std::string_view, 2> kProbeTypes{"http", "scenario"};
+constexpr std::string_view kSupportedTypes = "(supported: http, scenario)";
 // Probe types that are part of the design but not built yet get a clear
 // message instead of "unknown".
-constexpr std::array<std::string_view, 3> kFutureProbeTypes{"scenario", "llm_stream", "websocket"};
+constexpr std::array<std::string_view, 2> kFutureProbeTypes{"llm_stream", "websocket"};
+
+// The variables a scenario step may use: set by earlier steps (name -> the
+// step that sets it), and those set by this or later steps, for messages.
+struct Scope {
+  std::map<std::string, std::string, std::less<>> defined;
+  std::map<std::string, std::string, std::less<>> later;
+};
+
+// A request's URL, headers and body as templates; for http probes (no
+// variables) they are static and become the HttpRequest's fields.
+struct RequestTemplates {
+  Template url;
+  std::vector<HeaderTemplate> headers;
+  Template body;
+};
+
+// The JSON text of a string, without the quotes.
+std::string JsonEscaped(std::string_view s) { return Escaped(s, Template::Escape::kJson); }
 
 // Characters allowed in a probe name: it becomes a label value and a log field.
 bool ValidName(std::string_view s) {
@@ -72,11 +98,6 @@ bool ValidToken(std::string_view s) {  // RFC 9110 token, for methods and header
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
-}
-
-bool ValidHeaderValue(std::string_view s) {
-  return std::none_of(s.begin(), s.end(),
-                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 class Loader {
@@ -223,6 +244,11 @@ class Loader {
     if (n["jitter"]) {
       if (auto d = PositiveDuration(n["jitter"], "'global.jitter'", true)) g.jitter = *d;
     }
+    if (n["max_retry_after"]) {
+      if (auto d = PositiveDuration(n["max_retry_after"], "'global.max_retry_after'", true)) {
+        g.max_retry_after = *d;
+      }
+    }
     if (n["max_in_flight"]) {
       if (auto v = Number<int>(n["max_in_flight"], "'global.max_in_flight'")) {
         if (*v < 1) {
@@ -281,20 +307,24 @@ class Loader {
     }
   }
 
-  // Replaces ${secrets.NAME} in `text` (found at `n`); "$${" is a literal "${".
-  std::optional<std::string> Interpolate(const YAML::Node& n, const std::string& text,
-                                         std::string_view what) {
-    std::string out;
-    out.reserve(text.size());
+  // Parses `text` (found at `n`) into a template: ${secrets.NAME} becomes
+  // the secret's value, other ${name} references become variables written
+  // with `escape`, and "$${" is a literal "${". Without a scope only secrets
+  // are allowed.
+  std::optional<Template> ParseTemplate(const YAML::Node& n, const std::string& text,
+                                        std::string_view what, const Scope* scope,
+                                        Template::Escape escape) {
+    Template out;
     bool ok = true;
+    std::string literal;
     for (std::size_t i = 0; i < text.size();) {
       if (text.compare(i, 3, "$${") == 0) {
-        out += "${";
+        literal += "${";
         i += 3;
         continue;
       }
       if (text.compare(i, 2, "${") != 0) {
-        out += text[i++];
+        literal += text[i++];
         continue;
       }
       const auto end = text.find('}', i + 2);
@@ -305,37 +335,95 @@ class Loader {
       const std::string var = text.substr(i + 2, end - i - 2);
       i = end + 1;
       constexpr std::string_view kPrefix = "secrets.";
-      if (!var.starts_with(kPrefix)) {
-        Error(n, "unknown variable " + Quote("${" + var + "}") + " in " + std::string(what) +
-                     "; http probes can use ${secrets.NAME} (write $${ for a literal ${)");
-        ok = false;
-        continue;
-      }
-      const std::string name = var.substr(kPrefix.size());
-      auto it = secrets_.find(name);
-      if (it == secrets_.end()) {
-        std::vector<std::string_view> names;
-        for (const auto& [k, v] : secrets_) names.push_back(k);
-        std::string message = "unknown secret " + Quote(name) + " in " + std::string(what);
-        if (auto s = Suggest(name, names); !s.empty()) {
-          message += "; did you mean " + Quote(s) + "?";
+      if (var.starts_with(kPrefix)) {
+        if (auto value = Secret(n, var.substr(kPrefix.size()), what)) {
+          literal += *value;
+        } else {
+          ok = false;
         }
-        Error(n, std::move(message));
+        continue;
+      }
+      if (!Variable(n, var, what, scope)) {
         ok = false;
         continue;
       }
-      if (!it->second) {  // its own error was reported where it is defined
-        ok = false;
-        continue;
-      }
-      out += *it->second;
+      out.Append(literal);
+      literal.clear();
+      out.AppendVariable(var, escape);
     }
+    out.Append(literal);
     if (!ok) return std::nullopt;
     return out;
   }
 
-  // YAML to JSON: quoted scalars are strings; plain scalars are typed the way
-  // YAML 1.2's core schema types them.
+  // The value of a declared, resolved secret; reports the error otherwise.
+  std::optional<std::string> Secret(const YAML::Node& n, const std::string& name,
+                                    std::string_view what) {
+    auto it = secrets_.find(name);
+    if (it == secrets_.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& [k, v] : secrets_) names.push_back(k);
+      std::string message = "unknown secret " + Quote(name) + " in " + std::string(what);
+      if (auto s = Suggest(name, names); !s.empty()) message += "; did you mean " + Quote(s) + "?";
+      Error(n, std::move(message));
+      return std::nullopt;
+    }
+    return it->second;  // nullopt: its own error was reported where it is defined
+  }
+
+  // Whether `${var}` may be used here; reports why not.
+  bool Variable(const YAML::Node& n, const std::string& var, std::string_view what,
+                const Scope* scope) {
+    const std::string ref = Quote("${" + var + "}");
+    if (scope == nullptr) {
+      Error(n, "unknown variable " + ref + " in " + std::string(what) +
+                   "; only ${secrets.NAME} can be used here (write $${ for a literal ${)");
+      return false;
+    }
+    if (IsBuiltinVariable(var) || scope->defined.count(var) != 0) return true;
+    if (auto it = scope->later.find(var); it != scope->later.end()) {
+      Error(n, "variable " + ref + " in " + std::string(what) + " is set by step " +
+                   Quote(it->second) + ", which has not run yet at this point");
+      return false;
+    }
+    std::vector<std::string_view> known{kBuiltinUuid, kBuiltinUnixMs, kBuiltinRunId};
+    for (const auto& [k, v] : scope->defined) known.push_back(k);
+    std::string message = "unknown variable " + ref + " in " + std::string(what) +
+                          " (variables come from 'extract' of an earlier step, or are one of "
+                          "uuid, unix_ms, run_id)";
+    if (auto s = Suggest(var, known); !s.empty()) message += "; did you mean " + Quote(s) + "?";
+    Error(n, std::move(message));
+    return false;
+  }
+
+  // ${secrets.NAME} replaced, for values that take no variables.
+  std::optional<std::string> Interpolate(const YAML::Node& n, const std::string& text,
+                                         std::string_view what) {
+    auto t = ParseTemplate(n, text, what, nullptr, Template::Escape::kNone);
+    if (!t) return std::nullopt;
+    return t->Text();
+  }
+
+  // A plain (unquoted) scalar typed the way YAML 1.2's core schema types
+  // it: null, bool, integer or float; nullopt for strings.
+  static std::optional<boost::json::value> PlainScalar(const YAML::Node& n) {
+    if (n.Tag() == "!") return std::nullopt;  // quoted
+    const auto& s = n.Scalar();
+    if (s == "null" || s == "~") return boost::json::value(nullptr);
+    if (s == "true") return boost::json::value(true);
+    if (s == "false") return boost::json::value(false);
+    std::int64_t i = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+    if (ec == std::errc{} && p == s.data() + s.size()) return boost::json::value(i);
+    double d = 0;
+    auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (ec2 == std::errc{} && p2 == s.data() + s.size() && std::isfinite(d)) {
+      return boost::json::value(d);
+    }
+    return std::nullopt;
+  }
+
+  // YAML to JSON: quoted scalars are strings; plain scalars are typed.
   std::optional<boost::json::value> ToJson(const YAML::Node& n, std::string_view what) {
     switch (n.Type()) {
       case YAML::NodeType::Null:
@@ -359,21 +447,8 @@ class Loader {
         return boost::json::value(std::move(o));
       }
       case YAML::NodeType::Scalar: {
-        const auto& s = n.Scalar();
-        if (n.Tag() != "!") {  // plain (unquoted) scalar
-          if (s == "null" || s == "~") return boost::json::value(nullptr);
-          if (s == "true") return boost::json::value(true);
-          if (s == "false") return boost::json::value(false);
-          std::int64_t i = 0;
-          auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-          if (ec == std::errc{} && p == s.data() + s.size()) return boost::json::value(i);
-          double d = 0;
-          auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-          if (ec2 == std::errc{} && p2 == s.data() + s.size() && std::isfinite(d)) {
-            return boost::json::value(d);
-          }
-        }
-        auto text = Interpolate(n, s, what);
+        if (auto typed = PlainScalar(n)) return typed;
+        auto text = Interpolate(n, n.Scalar(), what);
         if (!text) return std::nullopt;
         return boost::json::value(*text);
       }
@@ -382,6 +457,96 @@ class Loader {
     }
     Error(n, std::string(what) + " is not valid JSON");
     return std::nullopt;
+  }
+
+  // YAML to JSON text with variables in its strings, each written as JSON
+  // string content when the step runs.
+  bool JsonTemplate(const YAML::Node& n, std::string_view what, const Scope* scope, Template& out) {
+    switch (n.Type()) {
+      case YAML::NodeType::Null:
+        out.Append("null");
+        return true;
+      case YAML::NodeType::Sequence: {
+        out.Append("[");
+        bool ok = true;
+        bool first = true;
+        for (const auto& item : n) {
+          if (!first) out.Append(",");
+          first = false;
+          ok = JsonTemplate(item, what, scope, out) && ok;
+        }
+        out.Append("]");
+        return ok;
+      }
+      case YAML::NodeType::Map: {
+        out.Append("{");
+        bool ok = true;
+        bool first = true;
+        for (const auto& kv : n) {
+          if (!first) out.Append(",");
+          first = false;
+          out.Append("\"" + JsonEscaped(kv.first.Scalar()) + "\":");
+          ok = JsonTemplate(kv.second, what, scope, out) && ok;
+        }
+        out.Append("}");
+        return ok;
+      }
+      case YAML::NodeType::Scalar: {
+        if (auto typed = PlainScalar(n)) {
+          out.Append(boost::json::serialize(*typed));
+          return true;
+        }
+        auto t = ParseTemplate(n, n.Scalar(), what, scope, Template::Escape::kJson);
+        if (!t) return false;
+        out.Append("\"");
+        for (const auto& part : t->parts) {
+          if (part.variable) {
+            out.AppendVariable(part.text, part.escape);
+          } else {
+            out.Append(JsonEscaped(part.text));
+          }
+        }
+        out.Append("\"");
+        return true;
+      }
+      case YAML::NodeType::Undefined:
+        break;
+    }
+    Error(n, std::string(what) + " is not valid JSON");
+    return false;
+  }
+
+  // A mapping of scalars to an application/x-www-form-urlencoded body.
+  bool FormTemplate(const YAML::Node& n, const Scope* scope, Template& out) {
+    if (!n.IsMap()) {
+      Error(n, "'form' must be a mapping of field name to value");
+      return false;
+    }
+    bool ok = true;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      auto raw = String(kv.second, "form field " + Quote(key));
+      if (!raw) {
+        ok = false;
+        continue;
+      }
+      auto t = ParseTemplate(kv.second, *raw, "form field " + Quote(key), scope,
+                             Template::Escape::kForm);
+      if (!t) {
+        ok = false;
+        continue;
+      }
+      if (!out.parts.empty()) out.Append("&");
+      out.Append(Escaped(key, Template::Escape::kForm) + "=");
+      for (const auto& part : t->parts) {
+        if (part.variable) {
+          out.AppendVariable(part.text, part.escape);
+        } else {
+          out.Append(Escaped(part.text, Template::Escape::kForm));
+        }
+      }
+    }
+    return ok;
   }
 
   std::optional<std::vector<double>> BucketList(const YAML::Node& n, std::string_view what) {
@@ -428,8 +593,10 @@ class Loader {
     }
   }
 
-  void ParseRequest(const YAML::Node& n, HttpRequest& req, const std::string& probe) {
-    const std::string ctx = "in 'request' of probe " + Quote(probe);
+  // `ctx` ends messages ("in 'request' of probe 'x'"). With a scope
+  // (scenario steps) the URL, headers and body may use variables.
+  void ParseRequest(const YAML::Node& n, HttpRequest& req, RequestTemplates& t,
+                    const std::string& ctx, const Scope* scope) {
     if (!CheckMap(n, "'request'", kRequestKeys, ctx)) return;
     if (n["method"]) {
       if (auto s = String(n["method"], "'method'")) {
@@ -445,25 +612,24 @@ class Loader {
     if (!n["url"]) {
       Error(n, "missing 'url' " + ctx);
     } else if (auto raw = String(n["url"], "'url'")) {
-      // Messages quote the text as written, which never holds a secret's value.
-      if (auto text = Interpolate(n["url"], *raw, "'url'")) {
-        auto parsed = boost::urls::parse_uri(*text);
-        if (!parsed) {
-          Error(n["url"], "invalid URL " + Quote(*raw) + ": " + parsed.error().message());
-        } else if (parsed->scheme_id() != boost::urls::scheme::http &&
-                   parsed->scheme_id() != boost::urls::scheme::https) {
-          Error(n["url"], "URL " + Quote(*raw) + " must start with http:// or https://");
-        } else if (parsed->encoded_host().empty()) {
-          Error(n["url"], "URL " + Quote(*raw) + " has no host");
-        } else if (parsed->has_userinfo()) {
-          Error(n["url"], "URL " + Quote(*raw) +
-                              " holds credentials; use 'basic_auth' with a secret instead");
-        } else if (parsed->has_port() && parsed->port_number() == 0) {
-          Error(n["url"], "URL " + Quote(*raw) + " has an invalid port");
+      if (auto url = ParseTemplate(n["url"], *raw, "'url'", scope, Template::Escape::kUrl)) {
+        // A variable at the very start is a whole base URL: inserted as it
+        // is and checked when the step runs. Otherwise the URL's shape is
+        // checked now, with placeholders for the variables.
+        if (!url->parts.empty() && url->parts.front().variable) {
+          url->parts.front().escape = Template::Escape::kNone;
         } else {
-          req.url = *parsed;
-          req.url.remove_fragment();
+          std::string shape;
+          for (const auto& part : url->parts) shape += part.variable ? "x" : part.text;
+          std::string error;
+          // Messages quote the text as written, which never holds a secret's value.
+          if (auto parsed = ParseTargetUrl(shape, error)) {
+            req.url = *parsed;
+          } else {
+            Error(n["url"], "URL " + Quote(*raw) + " " + error);
+          }
         }
+        t.url = std::move(*url);
       }
     }
     if (n["headers"]) {
@@ -479,28 +645,40 @@ class Loader {
           }
           auto raw = String(kv.second, "header " + Quote(name));
           if (!raw) continue;
-          auto value = Interpolate(kv.second, *raw, "header " + Quote(name));
+          auto value = ParseTemplate(kv.second, *raw, "header " + Quote(name), scope,
+                                     Template::Escape::kNone);
           if (!value) continue;
-          if (!ValidHeaderValue(*value)) {
+          if (!ValidHeaderValue(value->Text())) {
             Error(kv.second, "header " + Quote(name) + " holds a line break");
             continue;
           }
-          req.headers.push_back({name, std::move(*value)});
+          t.headers.push_back({name, std::move(*value)});
         }
       }
     }
-    if (n["body"] && n["json"]) Error(n["json"], "'body' and 'json' exclude each other " + ctx);
+    const int bodies = (n["body"] ? 1 : 0) + (n["json"] ? 1 : 0) + (n["form"] ? 1 : 0);
+    if (bodies > 1) Error(n, "'body', 'json' and 'form' exclude each other " + ctx);
+    auto default_type = [&](std::string_view type) {
+      const bool has_type = std::any_of(t.headers.begin(), t.headers.end(), [](auto& h) {
+        return EqualsIgnoreCase(h.name, "content-type");
+      });
+      if (!has_type) {
+        Template value;
+        value.Append(type);
+        t.headers.push_back({"Content-Type", std::move(value)});
+      }
+    };
     if (n["body"]) {
       if (auto raw = String(n["body"], "'body'")) {
-        if (auto v = Interpolate(n["body"], *raw, "'body'")) req.body = std::move(*v);
+        if (auto v = ParseTemplate(n["body"], *raw, "'body'", scope, Template::Escape::kNone)) {
+          t.body = std::move(*v);
+        }
       }
     } else if (n["json"]) {
-      if (auto v = ToJson(n["json"], "'json'")) {
-        req.body = boost::json::serialize(*v);
-        const bool has_type = std::any_of(req.headers.begin(), req.headers.end(), [](auto& h) {
-          return EqualsIgnoreCase(h.name, "content-type");
-        });
-        if (!has_type) req.headers.push_back({"Content-Type", "application/json"});
+      if (JsonTemplate(n["json"], "'json'", scope, t.body)) default_type("application/json");
+    } else if (n["form"]) {
+      if (FormTemplate(n["form"], scope, t.body)) {
+        default_type("application/x-www-form-urlencoded");
       }
     }
     if (n["basic_auth"]) {
@@ -518,7 +696,9 @@ class Loader {
               if (u->find(':') != std::string::npos) {
                 Error(b["username"], "'basic_auth.username' must not contain ':'");
               } else {
-                req.headers.push_back({"Authorization", "Basic " + Base64(*u + ":" + *p)});
+                Template value;
+                value.Append("Basic " + Base64(*u + ":" + *p));
+                t.headers.push_back({"Authorization", std::move(value)});
               }
             }
           }
@@ -610,8 +790,10 @@ class Loader {
     }
   }
 
-  void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& probe) {
-    const std::string ctx = "in 'expect' of probe " + Quote(probe);
+  // `owner` names what the expectations belong to: "probe 'x'" or
+  // "step 'y' of probe 'x'".
+  void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& owner) {
+    const std::string ctx = "in 'expect' of " + owner;
     if (!CheckMap(n, "'expect'", kExpectKeys, ctx)) return;
     if (const auto& s = n["status"]) {
       if (s.IsSequence()) {
@@ -744,6 +926,218 @@ class Loader {
     }
   }
 
+  // The variable names a step's `extract` sets, if it is well-formed enough
+  // to tell; for "set by a later step" messages.
+  static std::vector<std::string> ExtractedNames(const YAML::Node& step) {
+    std::vector<std::string> out;
+    if (!step.IsMap()) return out;
+    const YAML::Node& e = step["extract"];
+    if (!e || !e.IsMap()) return out;
+    for (const auto& kv : e) {
+      if (kv.first.IsScalar()) out.push_back(kv.first.Scalar());
+    }
+    return out;
+  }
+
+  void ParseSteps(const YAML::Node& n, ProbeConfig& p, const std::string& probe) {
+    const std::string ctx = "in probe " + Quote(probe);
+    if (!n.IsSequence() || n.size() == 0) {
+      Error(n, "'steps' must be a non-empty list " + ctx);
+      return;
+    }
+    if (n.size() > kMaxSteps) {
+      Error(n, "a scenario has at most " + std::to_string(kMaxSteps) + " steps " + ctx);
+      return;
+    }
+    Scope scope;
+    for (std::size_t i = n.size(); i-- > 0;) {
+      const YAML::Node& step = n[i];
+      std::string name = "#" + std::to_string(i + 1);
+      if (step.IsMap() && step["name"] && step["name"].IsScalar()) name = step["name"].Scalar();
+      for (auto& var : ExtractedNames(step)) scope.later[var] = name;
+    }
+    std::map<std::string, Location> names;
+    std::optional<std::string> cached;  // the name of the cached step
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      ScenarioStep step;
+      ParseStep(n[i], i, probe, scope, step);
+      if (!step.name.empty()) {
+        auto [it, inserted] = names.emplace(step.name, step.location);
+        if (!inserted) {
+          Error(n[i]["name"], "duplicate step name " + Quote(step.name) + " " + ctx +
+                                  " (first defined at line " + std::to_string(it->second.line) +
+                                  ")");
+        }
+      }
+      if (step.cache) {
+        if (cached) {
+          Error(n[i]["cache"], "only one step of a scenario can be cached (the login); step " +
+                                   Quote(*cached) + " already is " + ctx);
+        }
+        cached = step.name;
+      }
+      p.steps.push_back(std::move(step));
+    }
+  }
+
+  void ParseStep(const YAML::Node& n, std::size_t index, const std::string& probe, Scope& scope,
+                 ScenarioStep& step) {
+    step.location = Where(n);
+    std::string label = "#" + std::to_string(index + 1);
+    if (n.IsMap() && n["name"] && n["name"].IsScalar()) label = n["name"].Scalar();
+    const std::string owner = "step " + Quote(label) + " of probe " + Quote(probe);
+    const std::string ctx = "in " + owner;
+    if (!CheckMap(n, owner, kStepKeys, ctx)) return;
+    if (!n["name"]) {
+      Error(n,
+            "step #" + std::to_string(index + 1) + " of probe " + Quote(probe) + " has no 'name'");
+    } else if (auto s = String(n["name"], "'name'")) {
+      if (!ValidName(*s)) {
+        Error(n["name"],
+              "invalid step name " + Quote(*s) + " (1 to 128 letters, digits, '_', '-' or '.')");
+      }
+      step.name = *s;
+    }
+    if (!n["request"]) {
+      Error(n, "missing 'request' " + ctx);
+    } else {
+      RequestTemplates t;
+      ParseRequest(n["request"], step.request, t, "in 'request' of " + owner, &scope);
+      step.url = std::move(t.url);
+      step.headers = std::move(t.headers);
+      step.body = std::move(t.body);
+    }
+    if (n["expect"]) ParseExpect(n["expect"], step.expect, owner);
+    if (n["always"]) {
+      if (auto b = Bool(n["always"], "'always'")) step.always = *b;
+    }
+    if (n["cache"]) {
+      ParseCache(n["cache"], step, ctx);
+      if (step.always && step.cache) {
+        Error(n["cache"], "a cached step cannot also be 'always' " + ctx);
+      }
+    }
+    if (n["extract"]) ParseExtract(n["extract"], step, ctx);
+    // Later steps may use what this one extracts.
+    for (const auto& e : step.extract) scope.defined[e.variable] = step.name;
+  }
+
+  void ParseCache(const YAML::Node& n, ScenarioStep& step, const std::string& ctx) {
+    if (!CheckMap(n, "'cache'", kCacheKeys, ctx)) return;
+    StepCache cache;
+    if (!n["ttl"]) {
+      Error(n, "'cache' needs 'ttl', the longest time its values are reused " + ctx);
+      return;
+    }
+    auto ttl = PositiveDuration(n["ttl"], "'cache.ttl'");
+    if (!ttl) return;
+    cache.ttl = *ttl;
+    if (n["expires_in"]) {
+      auto p = String(n["expires_in"], "'cache.expires_in'");
+      if (!p) return;
+      if (!p->empty() && (*p)[0] != '/') {
+        Error(n["expires_in"], "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
+        return;
+      }
+      cache.expires_in = *p;
+    }
+    step.cache = std::move(cache);
+  }
+
+  void ParseExtract(const YAML::Node& n, ScenarioStep& step, const std::string& ctx) {
+    if (!n.IsMap()) {
+      Error(n, "'extract' must map variable names to {json|header|regex|status} " + ctx);
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      const std::string var = kv.first.Scalar();
+      const std::string what = "extraction of " + Quote(var);
+      if (!seen.insert(var).second) {
+        Error(kv.first, "duplicate variable " + Quote(var) + " " + ctx);
+        continue;
+      }
+      if (!ValidVariableName(var)) {
+        Error(kv.first, "invalid variable name " + Quote(var) +
+                            " (letters, digits and '_', not starting with a digit) " + ctx);
+        continue;
+      }
+      if (IsBuiltinVariable(var) || var == "secrets") {
+        Error(kv.first, Quote(var) + " is a built-in name and cannot be extracted into " + ctx);
+        continue;
+      }
+      const YAML::Node& e = kv.second;
+      if (!CheckMap(e, what, kExtractKeys, ctx)) continue;
+      Extraction x;
+      x.variable = var;
+      const int sources = (e["json"] ? 1 : 0) + (e["header"] ? 1 : 0) + (e["status"] ? 1 : 0);
+      if (sources > 1 || (sources == 0 && !e["regex"])) {
+        Error(e, what +
+                     " needs exactly one of 'json', 'header', 'status', or a 'regex' over the "
+                     "body " +
+                     ctx);
+        continue;
+      }
+      if (e["json"]) {
+        auto p = String(e["json"], "'json'");
+        if (!p) continue;
+        if (!p->empty() && (*p)[0] != '/') {
+          Error(e["json"], "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
+          continue;
+        }
+        x.source = Extraction::Source::kJson;
+        x.key = *p;
+      } else if (e["header"]) {
+        auto h = String(e["header"], "'header'");
+        if (!h) continue;
+        if (!ValidToken(*h)) {
+          Error(e["header"], "invalid header name " + Quote(*h) + " " + ctx);
+          continue;
+        }
+        x.source = Extraction::Source::kHeader;
+        x.key = *h;
+      } else if (e["status"]) {
+        auto b = Bool(e["status"], "'status'");
+        if (!b) continue;
+        if (!*b) {
+          Error(e["status"], "'status: false' extracts nothing; omit it " + ctx);
+          continue;
+        }
+        x.source = Extraction::Source::kStatus;
+      } else {
+        x.source = Extraction::Source::kBody;
+      }
+      if ((x.source == Extraction::Source::kJson || x.source == Extraction::Source::kStatus) &&
+          (e["regex"] || e["group"])) {
+        Error(e, "'regex' and 'group' apply to 'header' or the body, not here " + ctx);
+        continue;
+      }
+      if (e["regex"]) {
+        auto r = String(e["regex"], "'regex'");
+        if (!r) continue;
+        x.regex = Regex(e["regex"], *r, what);
+        if (!x.regex) continue;
+        x.regex_source = *r;
+        x.group = x.regex->mark_count() >= 1 ? 1 : 0;
+      }
+      if (e["group"]) {
+        if (!e["regex"]) {
+          Error(e["group"], "'group' needs a 'regex' " + ctx);
+          continue;
+        }
+        auto g = Number<int>(e["group"], "'group'");
+        if (!g) continue;
+        if (*g < 0 || static_cast<std::size_t>(*g) > x.regex->mark_count()) {
+          Error(e["group"], "'group' " + std::to_string(*g) + " does not exist: the regex has " +
+                                std::to_string(x.regex->mark_count()) + " capture group(s)");
+          continue;
+        }
+        x.group = *g;
+      }
+      step.extract.push_back(std::move(x));
+    }
+  }
+
   void ParseProbe(const YAML::Node& n, std::size_t index, const GlobalConfig& g, ProbeConfig& p) {
     p.location = Where(n);
     std::string label = "#" + std::to_string(index + 1);
@@ -760,7 +1154,7 @@ class Loader {
       p.name = *s;
     }
     if (!n["type"]) {
-      Error(n, "missing 'type' " + ctx + " (one of: http)");
+      Error(n, "missing 'type' " + ctx + " " + std::string(kSupportedTypes));
       return;
     }
     auto type = String(n["type"], "'type'");
@@ -768,22 +1162,26 @@ class Loader {
     if (std::find(kFutureProbeTypes.begin(), kFutureProbeTypes.end(), *type) !=
         kFutureProbeTypes.end()) {
       Error(n["type"], "probe type " + Quote(*type) + " is not supported yet in this version " +
-                           ctx + " (supported: http)");
+                           ctx + " " + std::string(kSupportedTypes));
       return;
     }
-    if (*type != "http") {
+    if (*type == "http") {
+      p.type = ProbeType::kHttp;
+    } else if (*type == "scenario") {
+      p.type = ProbeType::kScenario;
+    } else {
       std::string message = "unknown probe type " + Quote(*type) + " " + ctx;
       if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
         message += "; did you mean " + Quote(s) + "?";
       }
-      Error(n["type"], message + " (supported: http)");
+      Error(n["type"], message + " " + std::string(kSupportedTypes));
       return;
     }
-    p.type = ProbeType::kHttp;
     p.interval = g.interval;
     p.timeout = g.timeout;
     p.jitter = g.jitter;
     p.max_in_flight = g.max_in_flight;
+    p.max_retry_after = g.max_retry_after;
     if (n["interval"]) {
       if (auto d = PositiveDuration(n["interval"], "'interval'")) p.interval = *d;
     }
@@ -807,12 +1205,35 @@ class Loader {
         }
       }
     }
-    if (!n["request"]) {
-      Error(n, "missing 'request' " + ctx);
-    } else {
-      ParseRequest(n["request"], p.request, label);
+    if (n["max_retry_after"]) {
+      if (auto d = PositiveDuration(n["max_retry_after"], "'max_retry_after'", true)) {
+        p.max_retry_after = *d;
+      }
     }
-    if (n["expect"]) ParseExpect(n["expect"], p.expect, label);
+    const std::string owner = "probe " + Quote(label);
+    if (p.type == ProbeType::kHttp) {
+      if (n["steps"]) Error(n["steps"], "'steps' is for type 'scenario' " + ctx);
+      if (!n["request"]) {
+        Error(n, "missing 'request' " + ctx);
+      } else {
+        RequestTemplates t;
+        ParseRequest(n["request"], p.request, t, "in 'request' of " + owner, nullptr);
+        for (const auto& h : t.headers) p.request.headers.push_back({h.name, h.value.Text()});
+        p.request.body = t.body.Text();
+      }
+      if (n["expect"]) ParseExpect(n["expect"], p.expect, owner);
+    } else {
+      for (const char* key : {"request", "expect"}) {
+        if (n[key]) {
+          Error(n[key], Quote(key) + " belongs in each step of a scenario " + ctx);
+        }
+      }
+      if (!n["steps"]) {
+        Error(n, "missing 'steps' " + ctx);
+      } else {
+        ParseSteps(n["steps"], p, label);
+      }
+    }
     if (n["objectives"]) {
       ParseObjectives(n["objectives"], p.objectives, label);
       if (p.objectives.latency && p.objectives.latency->threshold > p.timeout) {
@@ -864,6 +1285,32 @@ class Loader {
 };
 
 }  // namespace
+
+bool ValidHeaderValue(std::string_view value) {
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    error = "is not a valid URL: " + parsed.error().message();
+  } else if (parsed->scheme_id() != boost::urls::scheme::http &&
+             parsed->scheme_id() != boost::urls::scheme::https) {
+    error = "must start with http:// or https://";
+  } else if (parsed->encoded_host().empty()) {
+    error = "has no host";
+  } else if (parsed->has_userinfo()) {
+    error = "holds credentials; use 'basic_auth' with a secret instead";
+  } else if (parsed->has_port() && parsed->port_number() == 0) {
+    error = "has an invalid port";
+  } else {
+    boost::urls::url url = *parsed;
+    url.remove_fragment();
+    return url;
+  }
+  return std::nullopt;
+}
 
 LoadResult LoadConfigString(std::string_view yaml, const std::string& file) {
   return Loader(file).Load(yaml);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/url/url.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,14 @@ struct LoadResult {
 };
 
 LoadResult LoadConfigFile(const std::string& path);
+
+// Parses a probe's target URL: http or https, with a host, without
+// credentials or a zero port; the fragment is dropped. On failure returns
+// nullopt and sets `error` to why, without quoting the URL.
+std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error);
+
+// Whether `value` can be sent as a header value: no CR, LF or NUL.
+bool ValidHeaderValue(std::string_view value);
 
 // `file` only names the source in error messages.
 LoadResult LoadConfigString(std::string_view yaml, const std::string& file);

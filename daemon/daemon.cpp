@@ -47,6 +47,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     std::unique_ptr<ProbeMetrics> metrics;
     std::optional<Reason> last;  // reason of the last finished run
     std::uint64_t failed_runs = 0;
+    std::optional<Reason> last_cleanup;  // of the last cleanup failure, while failing
+    bool held = false;                   // the last run asked to wait (429 Retry-After)
   };
 
   Impl(asio::io_context& io_context, config::Config cfg, DaemonOptions opts)
@@ -154,6 +156,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       self->scheduler.Collect(Scheduler::Clock::now(), actions);
       for (const auto& a : actions) {
         auto& slot = *self->slots[a.probe];
+        if (a.kind == Scheduler::Action::Kind::kPostpone) {
+          slot.metrics->RecordPostponed();
+          LogDebug("run postponed", {{"probe", slot.probe->Config().name}});
+          continue;
+        }
         if (a.kind == Scheduler::Action::Kind::kSkip) {
           slot.metrics->RecordSkipped();
           LogDebug("run skipped",
@@ -196,6 +203,27 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     if (self->stopping) co_return;  // a cancelled run measures nothing
     slot.metrics->Record(result, UnixNow());
     Report(slot, result);
+    self->HonourRetryAfter(id, slot, result);
+  }
+
+  // A 429's Retry-After holds the probe back, up to max_retry_after.
+  void HonourRetryAfter(Scheduler::ProbeId id, Slot& slot, const probes::ProbeResult& result) {
+    const auto& probe = slot.probe->Config();
+    const auto limit = std::chrono::duration_cast<std::chrono::seconds>(probe.max_retry_after);
+    if (!result.retry_after || *result.retry_after <= std::chrono::seconds::zero() ||
+        limit <= std::chrono::seconds::zero()) {
+      slot.held = false;
+      return;
+    }
+    const auto wait = std::min(*result.retry_after, limit);
+    scheduler.Postpone(id, Scheduler::Clock::now() + wait);
+    if (!slot.held) {
+      LogInfo("target asked to wait; postponing runs",
+              {{"probe", probe.name},
+               {"retry_after_seconds", std::to_string(result.retry_after->count())},
+               {"postponed_seconds", std::to_string(wait.count())}});
+    }
+    slot.held = true;
   }
 
   // Logs state changes, not every run: ok -> failing, reason changes,
@@ -213,6 +241,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       if (!r.Ok()) fields.push_back({"reason", std::string(probes::ReasonName(r.reason))});
       LogDebug("probe run", std::move(fields));
     }
+    ReportCleanup(slot, r);
     if (r.Ok()) {
       if (slot.last && *slot.last != Reason::kOk) {
         LogInfo("probe recovered",
@@ -223,13 +252,39 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       ++slot.failed_runs;
       const bool was_ok = !slot.last || *slot.last == Reason::kOk;
       if (was_ok || *slot.last != r.reason) {
-        LogWarn(was_ok ? "probe failing" : "probe failure reason changed",
-                {{"probe", name},
-                 {"reason", std::string(probes::ReasonName(r.reason))},
-                 {"detail", r.detail}});
+        std::vector<LogField> fields{{"probe", name},
+                                     {"reason", std::string(probes::ReasonName(r.reason))}};
+        if (slot.probe->Config().type == config::ProbeType::kScenario) {
+          fields.push_back({"step", r.step});
+        }
+        fields.push_back({"detail", r.detail});
+        LogWarn(was_ok ? "probe failing" : "probe failure reason changed", std::move(fields));
       }
     }
     slot.last = r.reason;
+  }
+
+  // Cleanup failures are logged when they start and when their reason
+  // changes, like run failures, and apart from them.
+  static void ReportCleanup(Slot& slot, const probes::ProbeResult& r) {
+    const probes::StepResult* failed = nullptr;
+    for (const auto& step : r.steps) {
+      if (step.cleanup && step.sent && !step.Ok() && !step.retried) {
+        failed = &step;
+        break;
+      }
+    }
+    if (failed == nullptr) {
+      slot.last_cleanup.reset();
+      return;
+    }
+    if (slot.last_cleanup != failed->reason) {
+      LogWarn("cleanup step failing", {{"probe", slot.probe->Config().name},
+                                       {"step", failed->name},
+                                       {"reason", std::string(probes::ReasonName(failed->reason))},
+                                       {"detail", failed->detail}});
+    }
+    slot.last_cleanup = failed->reason;
   }
 
   void Stop(std::function<void()> done) {

@@ -43,9 +43,9 @@ std::vector<double> WithBoundaries(std::vector<double> buckets, const std::vecto
 
 namespace {
 
-// The failure reasons an http probe can report; their counters exist from
-// the start at 0, so that rate() sees the first failure of each kind.
-bool ReasonApplies(probes::Reason r, const config::ProbeConfig& p) {
+// The failure reasons an HTTP request can end with; their counters exist
+// from the start at 0, so that rate() sees the first failure of each kind.
+bool ReasonApplies(probes::Reason r, bool may_use_tls) {
   using probes::Reason;
   switch (r) {
     case Reason::kOk:
@@ -53,11 +53,13 @@ bool ReasonApplies(probes::Reason r, const config::ProbeConfig& p) {
     case Reason::kNoTokens:
       return false;
     case Reason::kTls:
-      return p.request.url.scheme_id() == boost::urls::scheme::https;
+      return may_use_tls;
     default:
       return true;
   }
 }
+
+constexpr std::array<std::string_view, 3> kLoginResults{"reused", "new", "retry"};
 
 double Seconds(probes::Duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -69,6 +71,10 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                           .Name("sloprobe_probe_duration_seconds")
                           .Help("Duration of whole probe runs, failed ones included.")
                           .Register(*registry_)),
+      step_duration_(BuildHistogram()
+                         .Name("sloprobe_step_duration_seconds")
+                         .Help("Duration of one step of a scenario run, failed ones included.")
+                         .Register(*registry_)),
       phase_duration_(BuildHistogram()
                           .Name("sloprobe_http_phase_duration_seconds")
                           .Help("Duration of one phase of an HTTP exchange: resolve, connect, "
@@ -80,8 +86,18 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                 .Register(*registry_)),
       failures_(BuildCounter()
                     .Name("sloprobe_probe_failures_total")
-                    .Help("Probe runs that failed, by reason.")
+                    .Help("Probe runs that failed, by the step where and the reason why.")
                     .Register(*registry_)),
+      cleanup_failures_(BuildCounter()
+                            .Name("sloprobe_scenario_cleanup_failures_total")
+                            .Help("Failed runs of scenario steps marked always (cleanup), "
+                                  "by step and reason.")
+                            .Register(*registry_)),
+      logins_(BuildCounter()
+                  .Name("sloprobe_scenario_logins_total")
+                  .Help("Runs of a scenario's cached (login) step: reused (skipped, cached "
+                        "values still fresh), new (sent), retry (sent again after a 401).")
+                  .Register(*registry_)),
       slow_(BuildCounter()
                 .Name("sloprobe_probe_slow_total")
                 .Help("Probe runs slower than the latency objective threshold.")
@@ -90,6 +106,11 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                    .Name("sloprobe_probe_skipped_total")
                    .Help("Planned runs not started because max_in_flight runs were still going.")
                    .Register(*registry_)),
+      postponed_(BuildCounter()
+                     .Name("sloprobe_probe_postponed_total")
+                     .Help("Planned runs not started because the target answered 429 with "
+                           "Retry-After.")
+                     .Register(*registry_)),
       success_(BuildGauge()
                    .Name("sloprobe_probe_success")
                    .Help("Whether the last run of the probe succeeded (1) or failed (0).")
@@ -149,18 +170,27 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   }
   const auto& base =
       config.buckets.duration.empty() ? DefaultDurationBuckets() : config.buckets.duration;
-  duration_ = &owner.probe_duration_.Add(labels, WithBoundaries(base, thresholds));
+  duration_buckets_ = WithBoundaries(base, thresholds);
+  duration_ = &owner.probe_duration_.Add(labels, duration_buckets_);
   phase_buckets_ = config.buckets.phase.empty() ? DefaultPhaseBuckets() : config.buckets.phase;
   runs_ = &owner.runs_.Add(labels);
   if (config.objectives.latency) slow_ = &owner.slow_.Add(labels);
   skipped_ = &owner.skipped_.Add(labels);
+  postponed_ = &owner.postponed_.Add(labels);
   success_ = &owner.success_.Add(labels);
   last_run_ = &owner.last_run_.Add(labels);
-  for (int i = 1; i < probes::kReasonCount; ++i) {
-    const auto r = static_cast<probes::Reason>(i);
-    if (!ReasonApplies(r, config)) continue;
-    failures_[static_cast<std::size_t>(i)] =
-        &owner.failures_.Add({{"probe", name_}, {"reason", std::string(probes::ReasonName(r))}});
+  switch (config.type) {
+    case config::ProbeType::kHttp:
+      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
+              false);
+      break;
+    case config::ProbeType::kScenario:
+      for (const auto& step : config.steps) {
+        // A URL that starts with a variable may turn out to be https.
+        AddStep(step.name, step.request.url.scheme_id() != boost::urls::scheme::http, true,
+                step.always, step.cache.has_value());
+      }
+      break;
   }
   if (config.objectives.latency) {
     auto& g = owner.objective_latency_.Add(labels);
@@ -176,21 +206,64 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   }
 }
 
+void ProbeMetrics::AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup,
+                           bool cached) {
+  if (first_step_.empty()) first_step_ = step;
+  auto& series = Step(step);
+  for (int i = 1; i < probes::kReasonCount; ++i) {
+    const auto r = static_cast<probes::Reason>(i);
+    if (!ReasonApplies(r, may_use_tls)) continue;
+    Failure(step, r, false);
+    if (cleanup) Failure(step, r, true);
+  }
+  if (scenario) {
+    series.duration =
+        &owner_.step_duration_.Add({{"probe", name_}, {"step", step}}, duration_buckets_);
+  }
+  if (cached) {
+    for (std::size_t i = 0; i < kLoginResults.size(); ++i) {
+      series.logins[i] = &owner_.logins_.Add(
+          {{"probe", name_}, {"step", step}, {"result", std::string(kLoginResults[i])}});
+    }
+  }
+}
+
+prometheus::Counter& ProbeMetrics::Failure(const std::string& step, probes::Reason reason,
+                                           bool cleanup) {
+  auto& series = Step(step);
+  auto*& counter =
+      (cleanup ? series.cleanup_failures : series.failures)[static_cast<std::size_t>(reason)];
+  if (counter == nullptr) {
+    auto& family = cleanup ? owner_.cleanup_failures_ : owner_.failures_;
+    counter = &family.Add(
+        {{"probe", name_}, {"step", step}, {"reason", std::string(probes::ReasonName(reason))}});
+  }
+  return *counter;
+}
+
 ProbeMetrics::~ProbeMetrics() {
   owner_.probe_duration_.Remove(duration_);
   owner_.runs_.Remove(runs_);
   if (slow_ != nullptr) owner_.slow_.Remove(slow_);
   owner_.skipped_.Remove(skipped_);
+  owner_.postponed_.Remove(postponed_);
   owner_.success_.Remove(success_);
   owner_.last_run_.Remove(last_run_);
-  for (auto* c : failures_) {
-    if (c != nullptr) owner_.failures_.Remove(c);
-  }
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
   for (auto& [name, series] : steps_) {
     for (auto* h : series.phases) {
       if (h != nullptr) owner_.phase_duration_.Remove(h);
+    }
+    if (series.duration != nullptr) owner_.step_duration_.Remove(series.duration);
+    for (auto* c : series.failures) {
+      if (c != nullptr) owner_.failures_.Remove(c);
+    }
+    for (auto* c : series.cleanup_failures) {
+      if (c != nullptr) owner_.cleanup_failures_.Remove(c);
+    }
+    for (auto* c : series.logins) {
+      if (c != nullptr) owner_.logins_.Remove(c);
     }
   }
 }
@@ -211,15 +284,20 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
   success_->Set(result.Ok() ? 1 : 0);
   last_run_->Set(now_unix);
   if (!result.Ok()) {
-    auto& counter = failures_[static_cast<std::size_t>(result.reason)];
-    if (counter == nullptr) {
-      counter = &owner_.failures_.Add(
-          {{"probe", name_}, {"reason", std::string(probes::ReasonName(result.reason))}});
-    }
-    counter->Increment();
+    // A run that failed outside any step (an internal error) is put on the first.
+    Failure(result.step.empty() ? first_step_ : result.step, result.reason, false).Increment();
   }
   for (const auto& step : result.steps) {
     auto& series = Step(step.name);
+    if (step.login != probes::StepResult::Login::kNone) {
+      const auto i = static_cast<std::size_t>(step.login) - 1;
+      if (series.logins[i] != nullptr) series.logins[i]->Increment();
+    }
+    if (!step.sent) continue;
+    if (series.duration != nullptr) series.duration->Observe(Seconds(step.duration));
+    if (step.cleanup && !step.Ok() && !step.retried) {
+      Failure(step.name, step.reason, true).Increment();
+    }
     const std::array<const std::optional<probes::Duration>*, kPhaseNames.size()> phases{
         &step.phases.resolve, &step.phases.connect, &step.phases.tls, &step.phases.ttfb,
         &step.phases.transfer};

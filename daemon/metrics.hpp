@@ -44,26 +44,38 @@ class ProbeMetrics {
   // Records a finished run. `now_unix` is the wall-clock end of the run.
   void Record(const probes::ProbeResult& result, double now_unix);
   void RecordSkipped() { skipped_->Increment(); }
+  // A planned run was not started because the target asked to wait (429
+  // with Retry-After).
+  void RecordPostponed() { postponed_->Increment(); }
 
  private:
   friend class Metrics;
+  using ReasonCounters = std::array<prometheus::Counter*, probes::kReasonCount>;
   struct StepSeries {
     std::array<prometheus::Histogram*, kPhaseNames.size()> phases{};
+    prometheus::Histogram* duration = nullptr;  // scenario steps only
+    ReasonCounters failures{};
+    ReasonCounters cleanup_failures{};             // `always` steps only
+    std::array<prometheus::Counter*, 3> logins{};  // the cached step: reused, new, retry
   };
   ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
   StepSeries& Step(const std::string& name);
+  void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached);
+  prometheus::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
 
   Metrics& owner_;
   std::string name_;
+  std::string first_step_;
+  std::vector<double> duration_buckets_;
   std::vector<double> phase_buckets_;
   double threshold_seconds_ = 0;  // meaningful only with a latency objective
   prometheus::Histogram* duration_;
   prometheus::Counter* runs_;
   prometheus::Counter* slow_ = nullptr;  // only with a latency objective
   prometheus::Counter* skipped_;
+  prometheus::Counter* postponed_;
   prometheus::Gauge* success_;
   prometheus::Gauge* last_run_;
-  std::array<prometheus::Counter*, probes::kReasonCount> failures_{};
   std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> objectives_;
   prometheus::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
@@ -85,11 +97,15 @@ class Metrics {
   friend class ProbeMetrics;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Histogram>& probe_duration_;
+  prometheus::Family<prometheus::Histogram>& step_duration_;
   prometheus::Family<prometheus::Histogram>& phase_duration_;
   prometheus::Family<prometheus::Counter>& runs_;
   prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Family<prometheus::Counter>& cleanup_failures_;
+  prometheus::Family<prometheus::Counter>& logins_;
   prometheus::Family<prometheus::Counter>& slow_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Counter>& postponed_;
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Gauge>& last_run_;
   prometheus::Family<prometheus::Gauge>& objective_latency_;

@@ -1,5 +1,7 @@
 #include "daemon/scheduler.hpp"
 
+#include <algorithm>
+
 namespace sloprobe::daemon {
 
 Scheduler::Scheduler(std::uint64_t seed) : rng_(seed) {}
@@ -48,7 +50,9 @@ void Scheduler::Collect(TimePoint now, std::vector<Action>& out) {
     heap_.pop();
     Entry& e = entries_[slot.probe];
     if (!e.active) continue;
-    if (e.in_flight < e.options.max_in_flight) {
+    if (slot.due < e.hold_until) {
+      out.push_back({Action::Kind::kPostpone, slot.probe, slot.due});
+    } else if (e.in_flight < e.options.max_in_flight) {
       ++e.in_flight;
       out.push_back({Action::Kind::kStart, slot.probe, slot.due});
     } else {
@@ -57,6 +61,10 @@ void Scheduler::Collect(TimePoint now, std::vector<Action>& out) {
     e.planned += e.options.interval;
     heap_.push({DueOf(e), slot.probe});
   }
+}
+
+void Scheduler::Postpone(ProbeId id, TimePoint until) {
+  entries_[id].hold_until = std::max(entries_[id].hold_until, until);
 }
 
 void Scheduler::Finished(ProbeId id) {

@@ -34,7 +34,11 @@ class Scheduler {
   };
 
   struct Action {
-    enum class Kind { kStart, kSkip };
+    enum class Kind {
+      kStart,
+      kSkip,      // max_in_flight runs still going
+      kPostpone,  // the probe is held back by Postpone()
+    };
     Kind kind = Kind::kStart;
     ProbeId probe = 0;
     TimePoint due{};  // planned start plus this slot's jitter
@@ -59,6 +63,11 @@ class Scheduler {
   // A run started by a kStart action has ended.
   void Finished(ProbeId id);
 
+  // Holds the probe back until `until`: slots due before then are reported
+  // as kPostpone instead of starting. The grid does not move. A later call
+  // can only extend the hold.
+  void Postpone(ProbeId id, TimePoint until);
+
   int InFlight(ProbeId id) const { return entries_[id].in_flight; }
 
   static Duration SpreadOffset(std::string_view name, Duration interval);
@@ -67,6 +76,7 @@ class Scheduler {
   struct Entry {
     Options options;
     TimePoint planned{};  // on the fixed grid
+    TimePoint hold_until{};
     int in_flight = 0;
     bool active = false;
   };

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/regex.hpp>
 
+#include "probes/http_date.hpp"
+
 namespace sloprobe::probes {
 namespace {
 
@@ -54,6 +56,13 @@ std::optional<bool> SafeSearch(std::string_view text, const boost::regex& re) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::seconds> RateLimitDelay(const HttpResponse& response) {
+  if (response.status != 429) return std::nullopt;
+  const auto it = response.headers.find(boost::beast::http::field::retry_after);
+  if (it == response.headers.end()) return std::nullopt;
+  return ParseRetryAfter(it->value(), std::chrono::system_clock::now());
+}
 
 bool StatusAccepted(int status, const config::Expectations& expect) {
   if (expect.status.empty()) return status >= 200 && status <= 299;

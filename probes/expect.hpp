@@ -22,4 +22,8 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
 
 bool StatusAccepted(int status, const config::Expectations& expect);
 
+// The wait a 429 response asks for in its Retry-After header, if any. Only
+// 429: a 503's Retry-After would make a monitor look away from an outage.
+std::optional<std::chrono::seconds> RateLimitDelay(const HttpResponse& response);
+
 }  // namespace sloprobe::probes

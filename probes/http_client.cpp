@@ -409,7 +409,7 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
 }
 
 asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& request,
-                                               Clock::time_point deadline) {
+                                               Clock::time_point deadline, CookieJar* jar) {
   FetchResult out;
   // The first hop sends the configured request as it is. Only a redirect
   // changes it, and only then are these owned copies made.
@@ -419,9 +419,28 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
   std::string_view method = request.method;
   std::string_view body = request.body;
   const std::vector<config::Header>* headers = &request.headers;
+  std::vector<config::Header> with_cookies;
   for (int hop = 0;; ++hop) {
+    const std::vector<config::Header>* sent = headers;
+    if (jar != nullptr) {
+      if (auto cookies = jar->HeaderFor(url, std::chrono::system_clock::now()); !cookies.empty()) {
+        // One Cookie header (RFC 6265 section 5.4): a configured one first.
+        with_cookies = *headers;
+        auto it = std::find_if(with_cookies.begin(), with_cookies.end(),
+                               [](const auto& h) { return beast::iequals(h.name, "cookie"); });
+        if (it == with_cookies.end()) {
+          with_cookies.push_back({"Cookie", std::move(cookies)});
+        } else {
+          it->value += "; " + cookies;
+        }
+        sent = &with_cookies;
+      }
+    }
     FetchResult result;
-    co_await FetchOnce(request, url, *headers, method, body, deadline, result);
+    co_await FetchOnce(request, url, *sent, method, body, deadline, result);
+    if (jar != nullptr && result.response) {
+      jar->Store(url, result.response->headers, std::chrono::system_clock::now());
+    }
     out.phases.Add(result.phases);
     out.reason = result.reason;
     out.detail = std::move(result.detail);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "probes/cookies.hpp"
 #include "probes/result.hpp"
 #include "probes/tls_contexts.hpp"
 
@@ -47,9 +48,10 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Never throws for anything the server or the network does; all of that is
-  // classified in the result.
+  // classified in the result. With a `jar`, every hop (redirects included)
+  // sends the jar's cookies for its URL and stores what the response sets.
   boost::asio::awaitable<FetchResult> Fetch(const config::HttpRequest& request,
-                                            Clock::time_point deadline);
+                                            Clock::time_point deadline, CookieJar* jar = nullptr);
 
   struct Connection;
 

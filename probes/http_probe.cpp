@@ -23,9 +23,13 @@ boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
     if (auto failure = CheckResponse(*fetch.response, config_.expect)) {
       result.reason = failure->reason;
       result.detail = std::move(failure->detail);
+      if (result.reason == Reason::kRateLimited) {
+        result.retry_after = RateLimitDelay(*fetch.response);
+      }
     }
   }
   result.duration = Clock::now() - started;
+  if (!result.Ok()) result.step = kStepName;
 
   StepResult step;
   step.name = std::string(kStepName);

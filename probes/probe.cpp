@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "probes/http_probe.hpp"
+#include "probes/scenario_probe.hpp"
 
 namespace sloprobe::probes {
 
@@ -13,6 +14,8 @@ std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
     switch (config.type) {
       case config::ProbeType::kHttp:
         return std::make_shared<HttpProbe>(config, std::move(executor), std::move(tls));
+      case config::ProbeType::kScenario:
+        return std::make_shared<ScenarioProbe>(config, std::move(executor), std::move(tls));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("probe '" + config.name + "': " + e.what());

@@ -28,19 +28,38 @@ struct PhaseTimings {
 };
 
 struct StepResult {
+  // How the cached (login) step of a scenario came about in this run.
+  enum class Login {
+    kNone,    // not the cached step
+    kReused,  // not sent: the values of an earlier run were still fresh
+    kNew,     // sent: nothing fresh was cached
+    kRetry,   // sent again: a later step got 401 with the cached values
+  };
+
   std::string name;
   Duration duration{};
   PhaseTimings phases;
   int status = 0;  // 0 when no response arrived
   Reason reason = Reason::kOk;
+  std::string detail;    // why this step failed or was skipped; never holds a secret
+  bool sent = true;      // false: reused from the cache, or a cleanup step skipped
+  bool cleanup = false;  // an `always` step
+  bool retried = false;  // got 401 and was repeated after a new login
+  Login login = Login::kNone;
+
+  bool Ok() const { return reason == Reason::kOk; }
 };
 
 // What one run of a probe produced. Plain data: sinks read it.
 struct ProbeResult {
   Reason reason = Reason::kOk;
   std::string detail;  // human-readable cause; never holds a secret
+  std::string step;    // where the run failed; empty when it did not
   Duration duration{};
   std::vector<StepResult> steps;
+  // Set when the target answered 429 with a Retry-After: how long it asked
+  // the prober to wait before the next run.
+  std::optional<std::chrono::seconds> retry_after;
   // Leaf certificate expiry (Unix seconds) when the run completed a TLS handshake.
   std::optional<std::int64_t> cert_not_after;
 

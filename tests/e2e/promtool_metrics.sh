@@ -32,6 +32,6 @@ if ! lint=$(promtool check metrics <"$E2E_DIR/metrics.txt" 2>&1); then
   fail "promtool check metrics: $lint"
 fi
 [ -z "$lint" ] || fail "promtool check metrics reported: $lint"
-grep -q '^sloprobe_probe_failures_total{probe="failing",reason="http_status"} [1-9]' "$E2E_DIR/metrics.txt" ||
+grep -q '^sloprobe_probe_failures_total{probe="failing",reason="http_status",step="request"} [1-9]' "$E2E_DIR/metrics.txt" ||
   fail "failing probe not counted"
 echo "promtool_metrics: 1 passed, 0 failed"

@@ -45,12 +45,12 @@ TEST(Daemon, EachFaultGivesItsReasonAndTheCountsAddUp) {
   // Every run of a failing probe is counted under exactly one reason.
   EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total", {{"probe", "ok"}}), 0);
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
-                        {{"probe", "truncated"}, {"reason", "truncated"}}),
+                        {{"probe", "truncated"}, {"reason", "truncated"}, {"step", "request"}}),
             Runs(f, "truncated"));
   EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total", {{"probe", "truncated"}}),
             Runs(f, "truncated"));
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
-                        {{"probe", "status"}, {"reason", "http_status"}}),
+                        {{"probe", "status"}, {"reason", "http_status"}, {"step", "request"}}),
             Runs(f, "status"));
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_success", {{"probe", "ok"}}), 1);
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_success", {{"probe", "status"}}), 0);
@@ -121,15 +121,15 @@ TEST(Daemon, EveryFailureReasonIsCountedUnderItsOwnLabel) {
     // A resolver that cannot answer in time makes "dns" a timeout; either
     // way the run failed, and only for that reason.
     if (c.reason == "dns") {
-      EXPECT_EQ(
-          MetricValue(f, "sloprobe_probe_failures_total", {{"probe", "dns"}, {"reason", "dns"}}) +
-              MetricValue(f, "sloprobe_probe_failures_total",
-                          {{"probe", "dns"}, {"reason", "timeout"}}),
-          runs);
+      EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
+                            {{"probe", "dns"}, {"reason", "dns"}, {"step", "request"}}) +
+                    MetricValue(f, "sloprobe_probe_failures_total",
+                                {{"probe", "dns"}, {"reason", "timeout"}, {"step", "request"}}),
+                runs);
       continue;
     }
     EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
-                          {{"probe", c.reason}, {"reason", c.reason}}),
+                          {{"probe", c.reason}, {"reason", c.reason}, {"step", "request"}}),
               runs)
         << c.reason;
     EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total", {{"probe", c.reason}}), runs)
@@ -151,7 +151,7 @@ TEST(Daemon, AStalledTargetIsSkippedAndStallsNothingElse) {
   d.Stop();
   const auto f = d.Collect();
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
-                        {{"probe", "stalled"}, {"reason", "timeout"}}),
+                        {{"probe", "stalled"}, {"reason", "timeout"}, {"step", "request"}}),
             Runs(f, "stalled"));
   // While each stalled run waited out its second, the slots in between were
   // skipped, not queued.

@@ -180,7 +180,7 @@ probes:
   - name: b
     type: htp
   - name: c
-    type: scenario
+    type: llm_stream
   - type: http
     request: {url: "http://x/"}
 )",
@@ -189,7 +189,7 @@ probes:
                 {5, 11, "invalid probe name 'bad name!'"},
                 {7, 20, "must start with http:// or https://"},
                 {9, 11, "unknown probe type 'htp' in probe 'b'; did you mean 'http'?"},
-                {11, 11, "probe type 'scenario' is not supported yet"},
+                {11, 11, "probe type 'llm_stream' is not supported yet"},
                 {12, 5, "probe #4 has no 'name'"}});
 }
 
@@ -218,7 +218,7 @@ TEST(Loader, BadUrls) {
   - {name: c, type: http, request: {url: "http://user:pw@host/"}}
   - {name: d, type: http, request: {}}
 )",
-               {{2, 42, "invalid URL 'not a url'"},
+               {{2, 42, "URL 'not a url' is not a valid URL"},
                 {3, 42, "has no host"},
                 {4, 42, "holds credentials; use 'basic_auth'"},
                 {5, 36, "missing 'url'"}});

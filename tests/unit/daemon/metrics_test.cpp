@@ -56,7 +56,7 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
   for (const char* reason : {"dns", "connect", "tls", "timeout", "http_status", "rate_limited",
                              "expectation", "body_too_large", "protocol", "truncated", "auth"}) {
     EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
-                          {{"probe", "p"}, {"reason", reason}}),
+                          {{"probe", "p"}, {"reason", reason}, {"step", "request"}}),
               0)
         << reason;
   }
@@ -68,7 +68,7 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
   pm->Record(Result(5ms), 1235);
   families = registry->Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
-                        {{"probe", "p"}, {"reason", "timeout"}}),
+                        {{"probe", "p"}, {"reason", "timeout"}, {"step", "request"}}),
             1);
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_runs_total", {{"probe", "p"}}), 2);
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_success", {{"probe", "p"}}), 1);
