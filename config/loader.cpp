@@ -118,6 +118,7 @@ class Loader {
     const YAML::Node& root = parsed;
     Config config;
     config.file = file_;
+    redactor_ = &config.redactor;
     if (!root || root.IsNull()) {
       errors_.push_back({Location{file_, 0, 0}, "the file is empty; it needs a 'probes' list"});
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
@@ -697,7 +698,9 @@ class Loader {
                 Error(b["username"], "'basic_auth.username' must not contain ':'");
               } else {
                 Template value;
-                value.Append("Basic " + Base64(*u + ":" + *p));
+                const std::string credentials = Base64(*u + ":" + *p);
+                redactor_->Add(credentials);  // as good as the password itself
+                value.Append("Basic " + credentials);
                 t.headers.push_back({"Authorization", std::move(value)});
               }
             }
@@ -1280,6 +1283,7 @@ class Loader {
 
   std::string file_;
   std::vector<ConfigError> errors_;
+  Redactor* redactor_ = nullptr;  // the config's, while loading
   // Declared secrets; nullopt when the secret could not be resolved.
   std::map<std::string, std::optional<std::string>, std::less<>> secrets_;
 };

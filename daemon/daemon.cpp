@@ -65,10 +65,12 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         .Add({{"version", std::string(kVersion)}})
         .Set(1);
     auto tls = std::make_shared<probes::TlsContexts>();
+    auto secrets = std::make_shared<const config::Redactor>(config.redactor);
+    Logger::Get().SetRedactor(config.redactor);
     const auto epoch = Scheduler::Clock::now();
     for (const auto& p : config.probes) {
       auto slot = std::make_unique<Slot>();
-      slot->probe = probes::MakeProbe(p, io.get_executor(), tls);
+      slot->probe = probes::MakeProbe(p, io.get_executor(), tls, secrets);
       slot->metrics = metrics.ForProbe(p);
       const auto id = scheduler.Add(
           p.name,
@@ -340,7 +342,6 @@ int RunDaemon(const std::string& config_file, const DaemonOptions& options) {
     }
     return 1;
   }
-  Logger::Get().SetRedactor(loaded.config->redactor);
   const auto probe_count = loaded.config->probes.size();
 
   asio::io_context io(1);

@@ -5,10 +5,12 @@
 namespace sloprobe::probes {
 
 HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
-                     std::shared_ptr<TlsContexts> tls)
+                     std::shared_ptr<TlsContexts> tls,
+                     std::shared_ptr<const config::Redactor> secrets)
     : config_(std::move(config)),
       client_(std::move(executor), config_.request.tls, std::move(tls),
-              config_.request.url.scheme_id() == boost::urls::scheme::https) {}
+              config_.request.url.scheme_id() == boost::urls::scheme::https),
+      secrets_(std::move(secrets)) {}
 
 boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   const auto started = Clock::now();
@@ -29,7 +31,10 @@ boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
     }
   }
   result.duration = Clock::now() - started;
-  if (!result.Ok()) result.step = kStepName;
+  if (!result.Ok()) {
+    result.step = kStepName;
+    if (!secrets_->Empty()) result.detail = secrets_->Redact(result.detail);
+  }
 
   StepResult step;
   step.name = std::string(kStepName);

@@ -9,7 +9,7 @@ namespace sloprobe::probes {
 class HttpProbe final : public Probe {
  public:
   HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
-            std::shared_ptr<TlsContexts> tls);
+            std::shared_ptr<TlsContexts> tls, std::shared_ptr<const config::Redactor> secrets);
 
   boost::asio::awaitable<ProbeResult> Run() override;
   const config::ProbeConfig& Config() const override { return config_; }
@@ -20,6 +20,7 @@ class HttpProbe final : public Probe {
  private:
   config::ProbeConfig config_;
   HttpClient client_;
+  std::shared_ptr<const config::Redactor> secrets_;
 };
 
 }  // namespace sloprobe::probes

@@ -9,13 +9,17 @@ namespace sloprobe::probes {
 
 std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
                                  boost::asio::any_io_executor executor,
-                                 std::shared_ptr<TlsContexts> tls) {
+                                 std::shared_ptr<TlsContexts> tls,
+                                 std::shared_ptr<const config::Redactor> secrets) {
+  if (!secrets) secrets = std::make_shared<const config::Redactor>();
   try {
     switch (config.type) {
       case config::ProbeType::kHttp:
-        return std::make_shared<HttpProbe>(config, std::move(executor), std::move(tls));
+        return std::make_shared<HttpProbe>(config, std::move(executor), std::move(tls),
+                                           std::move(secrets));
       case config::ProbeType::kScenario:
-        return std::make_shared<ScenarioProbe>(config, std::move(executor), std::move(tls));
+        return std::make_shared<ScenarioProbe>(config, std::move(executor), std::move(tls),
+                                               std::move(secrets));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("probe '" + config.name + "': " + e.what());

@@ -22,9 +22,12 @@ class Probe {
 
 // Throws std::runtime_error with a message naming the probe when the probe
 // cannot be set up (e.g. its CA file is not valid PEM).
-// Probes made with the same `tls` share TLS contexts.
+// Probes made with the same `tls` share TLS contexts. `secrets` (the
+// config's resolved secrets) are scrubbed from failure details, in case a
+// server sends one back.
 std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
                                  boost::asio::any_io_executor executor,
-                                 std::shared_ptr<TlsContexts> tls);
+                                 std::shared_ptr<TlsContexts> tls,
+                                 std::shared_ptr<const config::Redactor> secrets = nullptr);
 
 }  // namespace sloprobe::probes

@@ -10,8 +10,9 @@ namespace sloprobe::probes {
 namespace asio = boost::asio;
 
 ScenarioProbe::ScenarioProbe(config::ProbeConfig config, asio::any_io_executor executor,
-                             std::shared_ptr<TlsContexts> tls)
-    : config_(std::move(config)) {
+                             std::shared_ptr<TlsContexts> tls,
+                             std::shared_ptr<const config::Redactor> secrets)
+    : config_(std::move(config)), secrets_(std::move(secrets)) {
   std::vector<const config::TlsConfig*> settings;
   for (std::size_t i = 0; i < config_.steps.size(); ++i) {
     const auto& step = config_.steps[i];
@@ -194,11 +195,11 @@ asio::awaitable<ProbeResult> ScenarioProbe::Run() {
   }
 
   result.retry_after = state.retry_after;
-  // Details may quote what a server sent back; scrub this run's values
-  // (tokens, session cookies) from them.
+  // Details may quote what a server sent back; scrub the secrets and this
+  // run's values (tokens, session cookies) from them.
   if (!result.Ok() || std::any_of(result.steps.begin(), result.steps.end(),
                                   [](const StepResult& s) { return !s.detail.empty(); })) {
-    config::Redactor redactor;
+    config::Redactor redactor = *secrets_;
     for (const auto& [name, value] : state.vars) {
       if (name != config::kBuiltinRunId) redactor.Add(value);
     }

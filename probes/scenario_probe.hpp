@@ -24,7 +24,7 @@ namespace sloprobe::probes {
 class ScenarioProbe final : public Probe {
  public:
   ScenarioProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
-                std::shared_ptr<TlsContexts> tls);
+                std::shared_ptr<TlsContexts> tls, std::shared_ptr<const config::Redactor> secrets);
 
   boost::asio::awaitable<ProbeResult> Run() override;
   const config::ProbeConfig& Config() const override { return config_; }
@@ -53,6 +53,7 @@ class ScenarioProbe final : public Probe {
   std::vector<std::size_t> client_of_;  // step index -> clients_ index
   std::optional<std::size_t> cached_step_;
   std::optional<Cached> cache_;
+  std::shared_ptr<const config::Redactor> secrets_;
 };
 
 }  // namespace sloprobe::probes

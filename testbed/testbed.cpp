@@ -197,14 +197,16 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   mutable std::mutex mutex;
   std::vector<FaultRule> faults;
   std::deque<Record> records;
+  std::deque<std::string> issued;
   std::uint64_t next_seq = 0;
   std::mt19937_64 rng{1};
 
   // Platform state; only the io thread touches it.
   std::map<std::string, std::string> users;
-  std::map<std::string, Token> tokens;
+  std::map<std::string, Token> tokens;  // bearer tokens and session cookies
   std::map<std::string, Agent> agents;
-  std::deque<Clock::time_point> logins;
+  std::deque<Clock::time_point> logins;  // within the last minute, for --login-rate
+  std::uint64_t logins_granted = 0;
   std::uint64_t next_id = 1;
 
   Decision Decide(std::string_view method, std::string_view path) {
@@ -235,13 +237,33 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     while (records.size() > options.record_limit) records.pop_front();
   }
 
+  // The session id in a "sid" cookie, if the request carries one.
+  static std::optional<std::string> SessionCookie(const http::request<http::string_body>& req) {
+    std::string_view cookies = req[http::field::cookie];
+    while (!cookies.empty()) {
+      const auto end = cookies.find(';');
+      std::string_view pair = cookies.substr(0, end);
+      cookies = end == std::string_view::npos ? "" : cookies.substr(end + 1);
+      while (pair.starts_with(' ')) pair.remove_prefix(1);
+      if (pair.starts_with("sid=")) return std::string(pair.substr(4));
+    }
+    return std::nullopt;
+  }
+
+  // The user behind a bearer token, an API key or a session cookie.
   std::optional<std::string> Authenticate(const http::request<http::string_body>& req) {
     const std::string_view auth = req[http::field::authorization];
     constexpr std::string_view kBearer = "Bearer ";
-    if (!auth.starts_with(kBearer)) return std::nullopt;
-    const std::string presented(auth.substr(kBearer.size()));
-    if (auto key = options.api_keys.find(presented); key != options.api_keys.end()) {
-      return key->second;
+    std::string presented;
+    if (auth.starts_with(kBearer)) {
+      presented = std::string(auth.substr(kBearer.size()));
+      if (auto key = options.api_keys.find(presented); key != options.api_keys.end()) {
+        return key->second;
+      }
+    } else if (auto sid = SessionCookie(req)) {
+      presented = std::move(*sid);
+    } else {
+      return std::nullopt;
     }
     auto it = tokens.find(presented);
     if (it == tokens.end()) return std::nullopt;
@@ -258,6 +280,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(dist(rng)),
                   static_cast<unsigned long long>(dist(rng)));
+    issued.emplace_back(buf);
+    if (issued.size() > 10000) issued.pop_front();
     return buf;
   }
 
@@ -307,6 +331,17 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         return http::response<http::string_body>{http::status::no_content, 11};
       }
     }
+    if (path == "/admin/tokens/expire" && m == http::verb::post) {
+      // Every issued token and session stops working, as if they had all
+      // expired: clients must log in again.
+      tokens.clear();
+      return http::response<http::string_body>{http::status::no_content, 11};
+    }
+    if (path == "/admin/state" && m == http::verb::get) {
+      return JsonResponse(http::status::ok, json::object{{"logins", logins_granted},
+                                                         {"tokens", tokens.size()},
+                                                         {"agents", agents.size()}});
+    }
     if (path == "/admin/records") {
       if (m == http::verb::get) {
         json::array out;
@@ -340,6 +375,23 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       return JsonResponse(http::status::ok, json::object{{"status", "ok"}});
     }
+    if (path == "/echo") {
+      // What the client sent, in the body and as X-Echo-* headers: for
+      // checking what a prober puts on the wire (and that it never leaks
+      // what comes back).
+      json::object headers;
+      http::response<http::string_body> res{http::status::ok, 11};
+      for (const auto& f : req) {
+        headers[std::string(f.name_string())] = std::string(f.value());
+        res.insert("X-Echo-" + std::string(f.name_string()), f.value());
+      }
+      res.set(http::field::content_type, "application/json");
+      res.body() = json::serialize(json::object{{"method", std::string(req.method_string())},
+                                                {"target", std::string(req.target())},
+                                                {"headers", std::move(headers)},
+                                                {"body", req.body()}});
+      return res;
+    }
     if (path == "/redirect" || path == "/loop") {
       // /redirect?to=URL answers 302 to URL; /loop redirects to itself.
       std::string location = "/loop";
@@ -353,9 +405,14 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       res.set(http::field::location, location);
       return res;
     }
-    if (path == "/auth/register" || path == "/auth/login") {
+    if (path == "/auth/me") {
+      auto user = Authenticate(req);
+      if (!user) return Error(http::status::unauthorized, "not logged in");
+      return JsonResponse(http::status::ok, json::object{{"username", *user}});
+    }
+    if (path == "/auth/register" || path == "/auth/login" || path == "/auth/session") {
       if (m != http::verb::post) return Error(http::status::method_not_allowed, "use POST");
-      if (path == "/auth/login" && options.logins_per_minute > 0) {
+      if (path != "/auth/register" && options.logins_per_minute > 0) {
         const auto now = Clock::now();
         while (!logins.empty() && now - logins.front() >= std::chrono::minutes(1)) {
           logins.pop_front();
@@ -385,10 +442,35 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       const auto token = NewToken();
       tokens[token] = Token{creds->first, Clock::now() + options.token_ttl};
+      ++logins_granted;
       const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(options.token_ttl);
+      if (path == "/auth/session") {
+        // A browser-style login: a session cookie, then a redirect.
+        http::response<http::string_body> res{http::status::see_other, 11};
+        res.set(http::field::location, "/auth/me");
+        res.set(http::field::set_cookie, "sid=" + token +
+                                             "; Path=/; Max-Age=" + std::to_string(ttl.count()) +
+                                             "; HttpOnly; SameSite=Lax");
+        return res;
+      }
       return JsonResponse(http::status::ok, json::object{{"access_token", token},
                                                          {"token_type", "bearer"},
                                                          {"expires_in", ttl.count()}});
+    }
+    if (path == "/rag/query") {
+      if (m != http::verb::post) return Error(http::status::method_not_allowed, "use POST");
+      if (!Authenticate(req)) return Error(http::status::unauthorized, "missing or invalid token");
+      boost::system::error_code ec;
+      auto v = json::parse(req.body(), ec);
+      const json::value* query =
+          (!ec && v.is_object()) ? v.as_object().if_contains("query") : nullptr;
+      if (query == nullptr || !query->is_string() || query->as_string().empty()) {
+        return Error(http::status::unprocessable_entity, "body must be JSON with a 'query'");
+      }
+      return JsonResponse(
+          http::status::ok,
+          json::object{{"answer", "Refunds are accepted within 30 days."},
+                       {"sources", json::array{json::object{{"id", "doc-7"}, {"score", 0.92}}}}});
     }
     if (path == "/agents" || path.starts_with("/agents/")) {
       auto user = Authenticate(req);
@@ -628,6 +710,11 @@ std::vector<Record> Testbed::Records() const {
 void Testbed::ClearRecords() {
   std::lock_guard lock(state_->mutex);
   state_->records.clear();
+}
+
+std::vector<std::string> Testbed::IssuedTokens() const {
+  std::lock_guard lock(state_->mutex);
+  return {state_->issued.begin(), state_->issued.end()};
 }
 
 }  // namespace sloprobe::testbed

@@ -84,6 +84,9 @@ class Testbed {
   void SetFaults(std::vector<FaultRule> rules);
   std::vector<Record> Records() const;
   void ClearRecords();
+  // Every bearer token and session id issued so far (at most the last
+  // 10000), for tests that check credentials never leak.
+  std::vector<std::string> IssuedTokens() const;
 
   struct State;
 

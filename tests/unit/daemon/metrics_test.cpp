@@ -115,6 +115,116 @@ TEST(Metrics, CustomBucketsAreUsed) {
             0);
 }
 
+config::ProbeConfig Scenario() {
+  auto r = config::LoadConfigString(R"yaml(probes:
+  - name: s
+    type: scenario
+    steps:
+      - {name: login, request: {url: "http://h/login"}, cache: {ttl: 1m}}
+      - {name: list, request: {url: "https://h/agents"}}
+      - {name: delete, always: true, request: {url: "http://h/agents/1"}}
+)yaml",
+                                    "t.yml");
+  if (!r.config) throw std::runtime_error(r.errors.at(0).ToString());
+  return r.config->probes[0];
+}
+
+probes::StepResult Step(std::string name, probes::Reason reason = probes::Reason::kOk) {
+  probes::StepResult s;
+  s.name = std::move(name);
+  s.duration = 10ms;
+  s.phases.ttfb = 5ms;
+  s.reason = reason;
+  return s;
+}
+
+TEST(Metrics, ScenarioSeriesAreLabelledByStep) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(Scenario());
+  auto families = registry->Collect();
+  // Failure counters per step from the start; tls only where https may be used.
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
+                        {{"probe", "s"}, {"step", "list"}, {"reason", "tls"}}),
+            0);
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_probe_failures_total",
+                               {{"probe", "s"}, {"step", "login"}, {"reason", "tls"}}));
+  EXPECT_EQ(MetricValue(families, "sloprobe_scenario_cleanup_failures_total",
+                        {{"probe", "s"}, {"step", "delete"}, {"reason", "http_status"}}),
+            0);
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_scenario_cleanup_failures_total",
+                               {{"probe", "s"}, {"step", "list"}, {"reason", "http_status"}}));
+  for (const char* result : {"reused", "new", "retry"}) {
+    EXPECT_EQ(MetricValue(families, "sloprobe_scenario_logins_total",
+                          {{"probe", "s"}, {"step", "login"}, {"result", result}}),
+              0);
+  }
+
+  // Run 1: login sent, list fails, cleanup fails too.
+  probes::ProbeResult r1;
+  r1.duration = 30ms;
+  r1.reason = probes::Reason::kHttpStatus;
+  r1.step = "list";
+  r1.steps = {Step("login"), Step("list", probes::Reason::kHttpStatus),
+              Step("delete", probes::Reason::kTimeout)};
+  r1.steps[0].login = probes::StepResult::Login::kNew;
+  r1.steps[2].cleanup = true;
+  // Run 2: login reused (not sent); list gets 401, login again, list again.
+  probes::ProbeResult r2;
+  r2.duration = 30ms;
+  r2.steps = {Step("login"), Step("list", probes::Reason::kAuth), Step("login"), Step("list"),
+              Step("delete")};
+  r2.steps[0].sent = false;
+  r2.steps[0].login = probes::StepResult::Login::kReused;
+  r2.steps[1].retried = true;
+  r2.steps[2].login = probes::StepResult::Login::kRetry;
+  r2.steps[4].cleanup = true;
+  pm->Record(r1, 1);
+  pm->Record(r2, 2);
+  families = registry->Collect();
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
+                        {{"probe", "s"}, {"step", "list"}, {"reason", "http_status"}}),
+            1);
+  EXPECT_EQ(test::SumValues(families, "sloprobe_probe_failures_total", {{"probe", "s"}}), 1);
+  EXPECT_EQ(MetricValue(families, "sloprobe_scenario_cleanup_failures_total",
+                        {{"probe", "s"}, {"step", "delete"}, {"reason", "timeout"}}),
+            1);
+  for (auto [result, count] : {std::pair{"reused", 1}, {"new", 1}, {"retry", 1}}) {
+    EXPECT_EQ(MetricValue(families, "sloprobe_scenario_logins_total",
+                          {{"probe", "s"}, {"step", "login"}, {"result", result}}),
+              count)
+        << result;
+  }
+  // Every sent step is observed, the 401 attempt included; a reused login is not.
+  EXPECT_EQ(MetricValue(families, "sloprobe_step_duration_seconds_count",
+                        {{"probe", "s"}, {"step", "login"}}),
+            2);
+  EXPECT_EQ(MetricValue(families, "sloprobe_step_duration_seconds_count",
+                        {{"probe", "s"}, {"step", "list"}}),
+            3);
+  EXPECT_EQ(MetricValue(families, "sloprobe_http_phase_duration_seconds_count",
+                        {{"probe", "s"}, {"step", "list"}, {"phase", "ttfb"}}),
+            3);
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_count", {{"probe", "s"}}), 2);
+  pm->RecordPostponed();
+  families = registry->Collect();
+  EXPECT_EQ(MetricValue(families, "sloprobe_probe_postponed_total", {{"probe", "s"}}), 1);
+  // Http probes export no step histogram: their one step is the whole run.
+  auto http = metrics.ForProbe(Probe(""));
+  http->Record(Result(5ms), 3);
+  families = registry->Collect();
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_step_duration_seconds_count",
+                               {{"probe", "p"}, {"step", "request"}}));
+  // Removing the probe removes every series it had.
+  pm.reset();
+  http.reset();
+  for (const auto& f : registry->Collect()) {
+    for (const auto& m : f.metric) {
+      for (const auto& label : m.label) EXPECT_NE(label.name, "probe") << f.name;
+    }
+  }
+}
+
 TEST(ProcessCollector, ReportsThisProcess) {
   ProcessCollector c;
   const auto families = c.Collect();

@@ -140,5 +140,32 @@ TEST(Scheduler, RemovedProbesStopRunning) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(Scheduler, PostponeHoldsSlotsBackWithoutMovingTheGrid) {
+  Scheduler s;
+  const auto interval = std::chrono::duration_cast<Scheduler::Duration>(1s);
+  const auto id = s.Add("limited", {interval, {}, 1}, kEpoch);
+  const auto first = kEpoch + Scheduler::SpreadOffset("limited", interval);
+  std::vector<Action> out;
+  s.Collect(first, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Action::Kind::kStart);
+  s.Finished(id);
+  // The target asked to wait 3.5 intervals: the next three slots are
+  // postponed (and reported), the fourth starts on the original grid.
+  s.Postpone(id, first + 3 * interval + interval / 2);
+  s.Postpone(id, first + interval);  // a shorter hold never shortens the first
+  out.clear();
+  s.Collect(first + 10 * interval, out);
+  ASSERT_GE(out.size(), 5u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].kind, Action::Kind::kPostpone) << i;
+    EXPECT_EQ(out[i].due, first + (i + 1) * interval);
+  }
+  EXPECT_EQ(out[3].kind, Action::Kind::kStart);
+  EXPECT_EQ(out[3].due, first + 4 * interval);
+  // Still in flight: the next slot is an ordinary skip, not a postponement.
+  EXPECT_EQ(out[4].kind, Action::Kind::kSkip);
+}
+
 }  // namespace
 }  // namespace sloprobe::daemon
