@@ -211,19 +211,22 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // A 429's Retry-After holds the probe back, up to max_retry_after.
   void HonourRetryAfter(Scheduler::ProbeId id, Slot& slot, const probes::ProbeResult& result) {
     const auto& probe = slot.probe->Config();
-    const auto limit = std::chrono::duration_cast<std::chrono::seconds>(probe.max_retry_after);
+    const auto limit = std::chrono::duration_cast<Scheduler::Duration>(probe.max_retry_after);
     if (!result.retry_after || *result.retry_after <= std::chrono::seconds::zero() ||
-        limit <= std::chrono::seconds::zero()) {
+        limit <= Scheduler::Duration::zero()) {
       slot.held = false;
       return;
     }
-    const auto wait = std::min(*result.retry_after, limit);
+    // Compared in seconds first: a huge Retry-After must not overflow.
+    const auto wait = *result.retry_after >= std::chrono::ceil<std::chrono::seconds>(limit)
+                          ? limit
+                          : std::chrono::duration_cast<Scheduler::Duration>(*result.retry_after);
     scheduler.Postpone(id, Scheduler::Clock::now() + wait);
     if (!slot.held) {
       LogInfo("target asked to wait; postponing runs",
               {{"probe", probe.name},
                {"retry_after_seconds", std::to_string(result.retry_after->count())},
-               {"postponed_seconds", std::to_string(wait.count())}});
+               {"postponed_seconds", SecondsText(wait)}});
     }
     slot.held = true;
   }

@@ -73,7 +73,14 @@ bool StatusAccepted(int status, const config::Expectations& expect) {
 }
 
 std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
-                                                const config::Expectations& expect) {
+                                                const config::Expectations& expect,
+                                                const config::Redactor* scrub) {
+  // Secrets are masked before text is cut short, so that no part of one
+  // survives the cut.
+  auto Excerpt = [scrub](std::string_view text) {
+    return scrub != nullptr && !scrub->Empty() ? sloprobe::probes::Excerpt(scrub->Redact(text))
+                                               : sloprobe::probes::Excerpt(text);
+  };
   if (!StatusAccepted(response.status, expect)) {
     Reason reason = Reason::kHttpStatus;
     if (response.status == 429) reason = Reason::kRateLimited;

@@ -16,9 +16,10 @@ struct ExpectationFailure {
 // Checks a complete response against `expect`, in order: status, headers,
 // body_contains, body_regex, JSON pointers. The first failure is returned.
 // An unmet status is kRateLimited for 429, kAuth for 401 and 403 and
-// kHttpStatus otherwise.
+// kHttpStatus otherwise. Text quoted in the detail passes through `scrub`.
 std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
-                                                const config::Expectations& expect);
+                                                const config::Expectations& expect,
+                                                const config::Redactor* scrub = nullptr);
 
 bool StatusAccepted(int status, const config::Expectations& expect);
 

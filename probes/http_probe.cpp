@@ -22,7 +22,7 @@ boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   result.reason = fetch.reason;
   result.detail = std::move(fetch.detail);
   if (fetch.response && result.Ok()) {
-    if (auto failure = CheckResponse(*fetch.response, config_.expect)) {
+    if (auto failure = CheckResponse(*fetch.response, config_.expect, secrets_.get())) {
       result.reason = failure->reason;
       result.detail = std::move(failure->detail);
       if (result.reason == Reason::kRateLimited) {

@@ -120,8 +120,9 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
   r.status = fetch.response ? fetch.response->status : 0;
   r.reason = fetch.reason;
   r.detail = std::move(fetch.detail);
+  for (auto& value : state.jar.Values()) state.scrub.Add(std::move(value));
   if (fetch.response && r.Ok()) {
-    if (auto failure = CheckResponse(*fetch.response, step.expect)) {
+    if (auto failure = CheckResponse(*fetch.response, step.expect, &state.scrub)) {
       r.reason = failure->reason;
       r.detail = std::move(failure->detail);
       if (r.reason == Reason::kRateLimited) {
@@ -130,8 +131,9 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
     } else if (auto extract_error = ExtractAll(step.extract, *fetch.response, state.vars)) {
       r.reason = Reason::kExpectation;
       r.detail = std::move(*extract_error);
-    } else if (step.cache) {
-      Remember(step, *fetch.response, state);
+    } else {
+      for (const auto& x : step.extract) state.scrub.Add(state.vars[x.variable]);
+      if (step.cache) Remember(step, *fetch.response, state);
     }
   }
   r.duration = Clock::now() - started;
@@ -143,6 +145,7 @@ asio::awaitable<ProbeResult> ScenarioProbe::Run() {
   RunState state;
   state.deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
   state.vars.emplace(config::kBuiltinRunId, NewUuid());
+  state.scrub = *secrets_;
   ProbeResult result;
   result.steps.reserve(config_.steps.size() + 2);
   bool failed = false;
@@ -164,8 +167,12 @@ asio::awaitable<ProbeResult> ScenarioProbe::Run() {
     const auto& step = config_.steps[i];
     if (failed && !step.always) continue;
     if (cached_step_ == i && cache_ && Clock::now() < cache_->fresh_until) {
-      for (const auto& [name, value] : cache_->vars) state.vars[name] = value;
+      for (const auto& [name, value] : cache_->vars) {
+        state.vars[name] = value;
+        state.scrub.Add(value);
+      }
       state.jar.Merge(cache_->cookies);
+      for (auto& value : state.jar.Values()) state.scrub.Add(std::move(value));
       StepResult r;
       r.name = step.name;
       r.sent = false;
@@ -195,19 +202,10 @@ asio::awaitable<ProbeResult> ScenarioProbe::Run() {
   }
 
   result.retry_after = state.retry_after;
-  // Details may quote what a server sent back; scrub the secrets and this
-  // run's values (tokens, session cookies) from them.
-  if (!result.Ok() || std::any_of(result.steps.begin(), result.steps.end(),
-                                  [](const StepResult& s) { return !s.detail.empty(); })) {
-    config::Redactor redactor = *secrets_;
-    for (const auto& [name, value] : state.vars) {
-      if (name != config::kBuiltinRunId) redactor.Add(value);
-    }
-    for (auto& value : state.jar.Values()) redactor.Add(std::move(value));
-    if (!redactor.Empty()) {
-      result.detail = redactor.Redact(result.detail);
-      for (auto& s : result.steps) s.detail = redactor.Redact(s.detail);
-    }
+  // A last pass over every detail, for text quoted before a value was known.
+  if (!state.scrub.Empty()) {
+    result.detail = state.scrub.Redact(result.detail);
+    for (auto& s : result.steps) s.detail = state.scrub.Redact(s.detail);
   }
   result.duration = Clock::now() - started;
   co_return result;

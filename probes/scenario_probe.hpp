@@ -35,6 +35,9 @@ class ScenarioProbe final : public Probe {
     Variables vars;
     CookieJar jar;
     std::optional<std::chrono::seconds> retry_after;
+    // The config's secrets plus every value this run extracted or was sent
+    // as a cookie: scrubbed from anything a detail quotes.
+    config::Redactor scrub;
   };
   struct Cached {
     Variables vars;

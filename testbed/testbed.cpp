@@ -566,10 +566,11 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         continue;
       }
       const auto decision = Decide(req.method_string(), path);
-      auto res = Api(req, path);
-      if (decision.error) {
-        res = Error(static_cast<http::status>(decision.error_status), "injected error");
-      }
+      // An injected error replaces the work, as a failing server's would:
+      // a DELETE answered 503 deletes nothing.
+      auto res = decision.error
+                     ? Error(static_cast<http::status>(decision.error_status), "injected error")
+                     : Api(req, path);
       if (decision.rule.body_bytes > res.body().size())
         res.body().resize(decision.rule.body_bytes, ' ');
       res.keep_alive(req.keep_alive());

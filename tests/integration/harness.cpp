@@ -66,9 +66,11 @@ config::ProbeConfig ProbeFromYaml(const std::string& yaml) {
 }
 
 std::vector<probes::ProbeResult> RunRepeatedly(const config::ProbeConfig& probe, int times,
-                                               const std::function<void(int)>& before_run) {
+                                               const std::function<void(int)>& before_run,
+                                               std::shared_ptr<const config::Redactor> secrets) {
   asio::io_context io;
-  auto p = probes::MakeProbe(probe, io.get_executor(), std::make_shared<probes::TlsContexts>());
+  auto p = probes::MakeProbe(probe, io.get_executor(), std::make_shared<probes::TlsContexts>(),
+                             std::move(secrets));
   std::vector<probes::ProbeResult> results;
   asio::co_spawn(
       io,

@@ -41,10 +41,12 @@ config::ProbeConfig ProbeFromYaml(const std::string& yaml);
 config::Config ConfigFromYaml(const std::string& yaml);
 
 // Runs one probe `times` times in a row on a private io_context (so a
-// keep-alive connection carries over) and returns the results. `before_run`,
-// if set, is called with the run's index before each run.
-std::vector<probes::ProbeResult> RunRepeatedly(const config::ProbeConfig& probe, int times,
-                                               const std::function<void(int)>& before_run = {});
+// keep-alive connection and a scenario's cached login carry over) and
+// returns the results. `before_run`, if set, is called with the run's index
+// before each run. `secrets` are scrubbed from details, as in the daemon.
+std::vector<probes::ProbeResult> RunRepeatedly(
+    const config::ProbeConfig& probe, int times, const std::function<void(int)>& before_run = {},
+    std::shared_ptr<const config::Redactor> secrets = nullptr);
 inline probes::ProbeResult RunOnce(const config::ProbeConfig& probe) {
   return RunRepeatedly(probe, 1).at(0);
 }
