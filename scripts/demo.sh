@@ -79,6 +79,11 @@ Try in Prometheus:
     histogram_quantile(0.95, rate(sloprobe_probe_duration_seconds_bucket[1m]))
   time to first byte by probe:
     histogram_quantile(0.5, rate(sloprobe_http_phase_duration_seconds_bucket{phase="ttfb"}[1m]))
+  p95 of each step of the agents flow, and where it fails:
+    histogram_quantile(0.95, sum by (step, le) (rate(sloprobe_step_duration_seconds_bucket{probe="agents-flow"}[1m])))
+    sum by (step, reason) (sloprobe_probe_failures_total{probe="agents-flow"}) > 0
+  logins reused from the cache vs. sent:
+    sloprobe_scenario_logins_total
 
 MSG
 summary() {

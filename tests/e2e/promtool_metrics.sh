@@ -21,6 +21,31 @@ probes:
   - name: failing
     type: http
     request: {url: "http://127.0.0.1:$TESTBED_PORT/loop"}
+  - name: flow
+    type: scenario
+    steps:
+      - name: login
+        request:
+          method: POST
+          url: "http://127.0.0.1:$TESTBED_PORT/auth/login"
+          json: {username: probe, password: probe-password}
+        extract: {token: {json: /access_token}}
+        cache: {ttl: 1m}
+      - name: create
+        request:
+          method: POST
+          url: "http://127.0.0.1:$TESTBED_PORT/agents"
+          headers: {Authorization: "Bearer \${token}"}
+          json: {name: e2e}
+        extract: {id: {json: /id}}
+      - name: broken
+        request: {url: "http://127.0.0.1:$TESTBED_PORT/loop"}
+      - name: delete
+        always: true
+        request:
+          method: DELETE
+          url: "http://127.0.0.1:$TESTBED_PORT/agents/\${id}"
+          headers: {Authorization: "Bearer \${token}"}
 YAML
 start_sloprobe "$sloprobe" "$E2E_DIR/sloprobe.yml"
 have_runs() { [ "$(metric_value 'sloprobe_probe_runs_total{probe="failing"}')" != "" ] &&
@@ -34,4 +59,10 @@ fi
 [ -z "$lint" ] || fail "promtool check metrics reported: $lint"
 grep -q '^sloprobe_probe_failures_total{probe="failing",reason="http_status",step="request"} [1-9]' "$E2E_DIR/metrics.txt" ||
   fail "failing probe not counted"
+grep -q '^sloprobe_probe_failures_total{probe="flow",reason="http_status",step="broken"} [1-9]' "$E2E_DIR/metrics.txt" ||
+  fail "scenario failure not counted on its step"
+grep -q '^sloprobe_step_duration_seconds_count{probe="flow",step="delete"} [1-9]' "$E2E_DIR/metrics.txt" ||
+  fail "cleanup step not measured"
+grep -q '^sloprobe_scenario_logins_total{probe="flow",result="reused",step="login"} [1-9]' "$E2E_DIR/metrics.txt" ||
+  fail "cached login not reused"
 echo "promtool_metrics: 1 passed, 0 failed"
