@@ -6,35 +6,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/unit/config/load_helpers.hpp"
+
 namespace sloprobe::config {
 namespace {
 
-// One error expected: its line, column and a fragment of its message.
-struct Expected {
-  int line;
-  int column;
-  std::string fragment;
-};
-
-LoadResult Load(const std::string& yaml) { return LoadConfigString(yaml, "test.yml"); }
-
-void ExpectErrors(const std::string& yaml, const std::vector<Expected>& expected) {
-  const auto r = Load(yaml);
-  EXPECT_FALSE(r.config.has_value());
-  ASSERT_EQ(r.errors.size(), expected.size()) << [&] {
-    std::string all;
-    for (const auto& e : r.errors) all += e.ToString() + "\n";
-    return all;
-  }();
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const auto& e = r.errors[i];
-    EXPECT_EQ(e.where.file, "test.yml");
-    EXPECT_EQ(e.where.line, expected[i].line) << e.ToString();
-    EXPECT_EQ(e.where.column, expected[i].column) << e.ToString();
-    EXPECT_NE(e.message.find(expected[i].fragment), std::string::npos)
-        << "'" << e.message << "' lacks '" << expected[i].fragment << "'";
-  }
-}
+using test::Expected;
+using test::ExpectErrors;
+using test::Load;
 
 constexpr const char* kMinimal = R"(probes:
   - name: health
