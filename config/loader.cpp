@@ -1075,10 +1075,10 @@ class Loader {
       x.variable = var;
       const int sources = (e["json"] ? 1 : 0) + (e["header"] ? 1 : 0) + (e["status"] ? 1 : 0);
       if (sources > 1 || (sources == 0 && !e["regex"])) {
-        Error(e, what +
-                     " needs exactly one of 'json', 'header', 'status', or a 'regex' over the "
-                     "body " +
-                     ctx);
+        std::string message = what;
+        message += " needs exactly one of 'json', 'header', 'status', or a 'regex' over the body ";
+        message += ctx;
+        Error(e, std::move(message));
         continue;
       }
       if (e["json"]) {

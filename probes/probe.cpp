@@ -18,8 +18,7 @@ std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
         return std::make_shared<HttpProbe>(config, std::move(executor), std::move(tls),
                                            std::move(secrets));
       case config::ProbeType::kScenario:
-        return std::make_shared<ScenarioProbe>(config, std::move(executor), std::move(tls),
-                                               std::move(secrets));
+        return std::make_shared<ScenarioProbe>(config, executor, tls, std::move(secrets));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("probe '" + config.name + "': " + e.what());

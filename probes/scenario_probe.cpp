@@ -9,8 +9,8 @@ namespace sloprobe::probes {
 
 namespace asio = boost::asio;
 
-ScenarioProbe::ScenarioProbe(config::ProbeConfig config, asio::any_io_executor executor,
-                             std::shared_ptr<TlsContexts> tls,
+ScenarioProbe::ScenarioProbe(config::ProbeConfig config, const asio::any_io_executor& executor,
+                             const std::shared_ptr<TlsContexts>& tls,
                              std::shared_ptr<const config::Redactor> secrets)
     : config_(std::move(config)), secrets_(std::move(secrets)) {
   std::vector<const config::TlsConfig*> settings;

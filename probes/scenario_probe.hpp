@@ -23,8 +23,9 @@ namespace sloprobe::probes {
 //   repeats that step.
 class ScenarioProbe final : public Probe {
  public:
-  ScenarioProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
-                std::shared_ptr<TlsContexts> tls, std::shared_ptr<const config::Redactor> secrets);
+  ScenarioProbe(config::ProbeConfig config, const boost::asio::any_io_executor& executor,
+                const std::shared_ptr<TlsContexts>& tls,
+                std::shared_ptr<const config::Redactor> secrets);
 
   boost::asio::awaitable<ProbeResult> Run() override;
   const config::ProbeConfig& Config() const override { return config_; }

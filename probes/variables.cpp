@@ -84,7 +84,7 @@ std::optional<std::string> Capture(std::string_view text, const config::Extracti
       error = "regex '" + Short(x.regex_source) + "' does not match " + std::string(where);
       return std::nullopt;
     }
-    const auto group = static_cast<std::size_t>(x.group);
+    const int group = x.group;
     if (!m[group].matched) {
       error = "group " + std::to_string(x.group) + " of regex '" + Short(x.regex_source) +
               "' did not take part in the match";

@@ -63,8 +63,9 @@ Duration DurationField(const YAML::Node& n, const char* key) {
 
 bool PathMatches(const std::string& pattern, std::string_view path) {
   if (pattern.empty() || pattern == "*") return true;
-  if (pattern.back() == '*')
+  if (pattern.back() == '*') {
     return path.starts_with(std::string_view(pattern).substr(0, pattern.size() - 1));
+  }
   return path == pattern;
 }
 
@@ -571,8 +572,9 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       auto res = decision.error
                      ? Error(static_cast<http::status>(decision.error_status), "injected error")
                      : Api(req, path);
-      if (decision.rule.body_bytes > res.body().size())
+      if (decision.rule.body_bytes > res.body().size()) {
         res.body().resize(decision.rule.body_bytes, ' ');
+      }
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
 
@@ -611,8 +613,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
           if (decision.action == Action::kGarbageStatus) {
             raw = "HTTP/1.1 two hundred\r\n\r\n";
           } else if (decision.action == Action::kHugeHeaders) {
-            raw = RawHead(200,
-                          "X-Huge: " + std::string(128 * 1024, 'h') + "\r\nContent-Length: 2\r\n") +
+            raw = RawHead(200, "X-Huge: " + std::string(std::size_t{128} * 1024, 'h') +
+                                   "\r\nContent-Length: 2\r\n") +
                   "{}";
           } else if (decision.action == Action::kBadChunked) {
             raw = RawHead(200, "Transfer-Encoding: chunked\r\n") + "zz\r\nnot a chunk\r\n0\r\n\r\n";
