@@ -274,7 +274,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   static void ReportCleanup(Slot& slot, const probes::ProbeResult& r) {
     const probes::StepResult* failed = nullptr;
     for (const auto& step : r.steps) {
-      if (step.cleanup && step.sent && !step.Ok() && !step.retried) {
+      if (step.cleanup && !step.Ok() && !step.retried) {
         failed = &step;
         break;
       }

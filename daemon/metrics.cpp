@@ -293,11 +293,11 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
       const auto i = static_cast<std::size_t>(step.login) - 1;
       if (series.logins[i] != nullptr) series.logins[i]->Increment();
     }
-    if (!step.sent) continue;
-    if (series.duration != nullptr) series.duration->Observe(Seconds(step.duration));
     if (step.cleanup && !step.Ok() && !step.retried) {
       Failure(step.name, step.reason, true).Increment();
     }
+    if (!step.sent) continue;  // nothing was timed
+    if (series.duration != nullptr) series.duration->Observe(Seconds(step.duration));
     const std::array<const std::optional<probes::Duration>*, kPhaseNames.size()> phases{
         &step.phases.resolve, &step.phases.connect, &step.phases.tls, &step.phases.ttfb,
         &step.phases.transfer};

@@ -42,7 +42,10 @@ struct StepResult {
   int status = 0;  // 0 when no response arrived
   Reason reason = Reason::kOk;
   std::string detail;    // why this step failed or was skipped; never holds a secret
-  bool sent = true;      // false: reused from the cache, or a cleanup step skipped
+  // Whether the request was attempted on the network. False for a login
+  // reused from the cache, a skipped cleanup step, and a step that failed
+  // before sending (its variables could not be filled in).
+  bool sent = true;
   bool cleanup = false;  // an `always` step
   bool retried = false;  // got 401 and was repeated after a new login
   Login login = Login::kNone;

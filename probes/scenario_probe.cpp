@@ -65,10 +65,11 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
   r.name = step.name;
   r.cleanup = step.always;
   const auto started = Clock::now();
+  // Failures before anything is sent.
   auto fail = [&](Reason reason, std::string detail) {
     r.reason = reason;
     r.detail = std::move(detail);
-    r.duration = Clock::now() - started;
+    r.sent = false;
   };
 
   // The request, with this run's variables filled in.
@@ -152,7 +153,7 @@ asio::awaitable<ProbeResult> ScenarioProbe::Run() {
   bool reused = false;    // the cached step's values came from an earlier run
   bool relogged = false;  // the one re-login of this run has happened
   auto record = [&](StepResult r) {
-    if (r.sent && !r.Ok() && !r.retried) {
+    if (!r.Ok() && !r.retried) {
       if (result.Ok()) {  // the first failure is the run's
         result.reason = r.reason;
         result.step = r.name;

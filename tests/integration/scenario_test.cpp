@@ -351,6 +351,7 @@ steps:
   EXPECT_NE(r.detail.find("header 'X-Value' with its variables filled in holds a line break"),
             std::string::npos)
       << r.detail;
+  EXPECT_FALSE(r.steps[1].sent);
   EXPECT_EQ(r.steps[1].status, 0);
   // In a URL the same value is percent-encoded and arrives intact.
   EXPECT_TRUE(r.steps[2].Ok()) << r.steps[2].detail;
