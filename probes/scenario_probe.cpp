@@ -129,12 +129,20 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
       if (r.reason == Reason::kRateLimited) {
         if (auto delay = RateLimitDelay(*fetch.response)) state.retry_after = delay;
       }
-    } else if (auto extract_error = ExtractAll(step.extract, *fetch.response, state.vars)) {
-      r.reason = Reason::kExpectation;
-      r.detail = std::move(*extract_error);
     } else {
-      for (const auto& x : step.extract) state.scrub.Add(state.vars[x.variable]);
-      if (step.cache) Remember(step, *fetch.response, state);
+      auto extract_error = ExtractAll(step.extract, *fetch.response, state.vars);
+      // Scrubbed even when a later extraction failed: what was set is used.
+      for (const auto& x : step.extract) {
+        if (auto it = state.vars.find(x.variable); it != state.vars.end()) {
+          state.scrub.Add(it->second);
+        }
+      }
+      if (extract_error) {
+        r.reason = Reason::kExpectation;
+        r.detail = std::move(*extract_error);
+      } else if (step.cache) {
+        Remember(step, *fetch.response, state);
+      }
     }
   }
   r.duration = Clock::now() - started;
