@@ -41,7 +41,7 @@ struct StepResult {
   PhaseTimings phases;
   int status = 0;  // 0 when no response arrived
   Reason reason = Reason::kOk;
-  std::string detail;    // why this step failed or was skipped; never holds a secret
+  std::string detail;  // why this step failed or was skipped; never holds a secret
   // Whether the request was attempted on the network. False for a login
   // reused from the cache, a skipped cleanup step, and a step that failed
   // before sending (its variables could not be filled in).
