@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
@@ -424,40 +425,18 @@ class Loader {
     return std::nullopt;
   }
 
-  // YAML to JSON: quoted scalars are strings; plain scalars are typed.
+  // YAML to a JSON value: quoted scalars are strings, plain scalars typed;
+  // secrets are filled in. The same conversion as request bodies use.
   std::optional<boost::json::value> ToJson(const YAML::Node& n, std::string_view what) {
-    switch (n.Type()) {
-      case YAML::NodeType::Null:
-        return boost::json::value(nullptr);
-      case YAML::NodeType::Sequence: {
-        boost::json::array a;
-        for (const auto& item : n) {
-          auto v = ToJson(item, what);
-          if (!v) return std::nullopt;
-          a.push_back(std::move(*v));
-        }
-        return boost::json::value(std::move(a));
-      }
-      case YAML::NodeType::Map: {
-        boost::json::object o;
-        for (const auto& kv : n) {
-          auto v = ToJson(kv.second, what);
-          if (!v) return std::nullopt;
-          o[kv.first.Scalar()] = std::move(*v);
-        }
-        return boost::json::value(std::move(o));
-      }
-      case YAML::NodeType::Scalar: {
-        if (auto typed = PlainScalar(n)) return typed;
-        auto text = Interpolate(n, n.Scalar(), what);
-        if (!text) return std::nullopt;
-        return boost::json::value(*text);
-      }
-      case YAML::NodeType::Undefined:
-        break;
+    Template text;
+    if (!JsonTemplate(n, what, nullptr, text)) return std::nullopt;
+    boost::system::error_code ec;
+    auto value = boost::json::parse(text.Text(), ec);
+    if (ec) {
+      Error(n, std::string(what) + " is not valid JSON");
+      return std::nullopt;
     }
-    Error(n, std::string(what) + " is not valid JSON");
-    return std::nullopt;
+    return value;
   }
 
   // YAML to JSON text with variables in its strings, each written as JSON
@@ -929,6 +908,21 @@ class Loader {
     }
   }
 
+  // The required `name` of a probe or step (`kind`); `unnamed` says which
+  // one lacks it.
+  void Name(const YAML::Node& n, const std::string& unnamed, std::string_view kind,
+            std::string& out) {
+    if (!n["name"]) {
+      Error(n, unnamed + " has no 'name'");
+    } else if (auto s = String(n["name"], "'name'")) {
+      if (!ValidName(*s)) {
+        Error(n["name"], "invalid " + std::string(kind) + " name " + Quote(*s) +
+                             " (1 to 128 letters, digits, '_', '-' or '.')");
+      }
+      out = *s;
+    }
+  }
+
   // The variable names a step's `extract` sets, if it is well-formed enough
   // to tell; for "set by a later step" messages.
   static std::vector<std::string> ExtractedNames(const YAML::Node& step) {
@@ -991,16 +985,7 @@ class Loader {
     const std::string owner = "step " + Quote(label) + " of probe " + Quote(probe);
     const std::string ctx = "in " + owner;
     if (!CheckMap(n, owner, kStepKeys, ctx)) return;
-    if (!n["name"]) {
-      Error(n,
-            "step #" + std::to_string(index + 1) + " of probe " + Quote(probe) + " has no 'name'");
-    } else if (auto s = String(n["name"], "'name'")) {
-      if (!ValidName(*s)) {
-        Error(n["name"],
-              "invalid step name " + Quote(*s) + " (1 to 128 letters, digits, '_', '-' or '.')");
-      }
-      step.name = *s;
-    }
+    Name(n, "step #" + std::to_string(index + 1) + " of probe " + Quote(probe), "step", step.name);
     if (!n["request"]) {
       Error(n, "missing 'request' " + ctx);
     } else {
@@ -1147,15 +1132,7 @@ class Loader {
     if (n.IsMap() && n["name"] && n["name"].IsScalar()) label = n["name"].Scalar();
     const std::string ctx = "in probe " + Quote(label);
     if (!CheckMap(n, "probe " + Quote(label), kProbeKeys, ctx)) return;
-    if (!n["name"]) {
-      Error(n, "probe #" + std::to_string(index + 1) + " has no 'name'");
-    } else if (auto s = String(n["name"], "'name'")) {
-      if (!ValidName(*s)) {
-        Error(n["name"],
-              "invalid probe name " + Quote(*s) + " (1 to 128 letters, digits, '_', '-' or '.')");
-      }
-      p.name = *s;
-    }
+    Name(n, "probe #" + std::to_string(index + 1), "probe", p.name);
     if (!n["type"]) {
       Error(n, "missing 'type' " + ctx + " " + std::string(kSupportedTypes));
       return;
