@@ -1,0 +1,207 @@
+#include "probes/llm_stream.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+namespace sloprobe::probes {
+namespace {
+
+namespace json = boost::json;
+
+const json::value* Field(const json::value* v, std::string_view key) {
+  if (v == nullptr || !v->is_object()) return nullptr;
+  return v->as_object().if_contains(key);
+}
+
+bool NonEmptyString(const json::value* v) {
+  return v != nullptr && v->is_string() && !v->as_string().empty();
+}
+
+bool NonEmptyArray(const json::value* v) {
+  return v != nullptr && v->is_array() && !v->as_array().empty();
+}
+
+std::optional<std::uint64_t> Count(const json::value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_uint64()) return v->as_uint64();
+  if (v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+  return std::nullopt;
+}
+
+// The server's error text, cut short: it becomes a log field.
+std::string ErrorText(const json::value* error) {
+  std::string text;
+  if (error != nullptr && error->is_string()) {
+    text = std::string(error->as_string());
+  } else if (const auto* message = Field(error, "message"); NonEmptyString(message)) {
+    text = std::string(message->as_string());
+  } else if (const auto* type = Field(error, "type"); NonEmptyString(type)) {
+    text = std::string(type->as_string());
+  }
+  std::string out;
+  for (char c : text.substr(0, 64)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+  if (text.size() > 64) out += "...";
+  return out.empty() ? "no message" : out;
+}
+
+void OpenAi(const json::value& doc, StreamItem& item) {
+  if (const auto* error = Field(&doc, "error"); error != nullptr && !error->is_null()) {
+    item.error = true;
+    item.error_detail = ErrorText(error);
+    return;
+  }
+  if (const auto* choices = Field(&doc, "choices"); choices != nullptr && choices->is_array()) {
+    for (const auto& choice : choices->as_array()) {
+      const auto* delta = Field(&choice, "delta");
+      if (NonEmptyString(Field(delta, "content")) ||
+          NonEmptyString(Field(delta, "reasoning_content")) ||
+          NonEmptyString(Field(delta, "reasoning")) || NonEmptyArray(Field(delta, "tool_calls"))) {
+        item.token = true;
+      }
+    }
+  }
+  if (const auto* usage = Field(&doc, "usage"); usage != nullptr && usage->is_object()) {
+    item.output_tokens = Count(Field(usage, "completion_tokens"));
+    item.input_tokens = Count(Field(usage, "prompt_tokens"));
+  }
+}
+
+void Anthropic(std::string_view event_type, const json::value& doc, StreamItem& item) {
+  std::string_view type = event_type;
+  if (const auto* t = Field(&doc, "type"); NonEmptyString(t)) type = t->as_string();
+  if (type == "error") {
+    item.error = true;
+    item.error_detail = ErrorText(Field(&doc, "error"));
+  } else if (type == "content_block_delta") {
+    const auto* delta = Field(&doc, "delta");
+    item.token = NonEmptyString(Field(delta, "text")) || NonEmptyString(Field(delta, "thinking")) ||
+                 NonEmptyString(Field(delta, "partial_json"));
+  } else if (type == "message_start") {
+    const auto* usage = Field(Field(&doc, "message"), "usage");
+    item.input_tokens = Count(Field(usage, "input_tokens"));
+    item.output_tokens = Count(Field(usage, "output_tokens"));
+  } else if (type == "message_delta") {
+    const auto* usage = Field(&doc, "usage");
+    item.output_tokens = Count(Field(usage, "output_tokens"));
+    if (auto input = Count(Field(usage, "input_tokens"))) item.input_tokens = input;
+  } else if (type == "message_stop") {
+    item.terminal = true;
+  }
+}
+
+void Ollama(const json::value& doc, StreamItem& item) {
+  if (const auto* error = Field(&doc, "error"); error != nullptr && !error->is_null()) {
+    item.error = true;
+    item.error_detail = ErrorText(error);
+    return;
+  }
+  const auto* message = Field(&doc, "message");
+  item.token =
+      NonEmptyString(Field(message, "content")) || NonEmptyString(Field(message, "thinking"));
+  if (const auto* done = Field(&doc, "done");
+      done != nullptr && done->is_bool() && done->as_bool()) {
+    item.terminal = true;
+    item.output_tokens = Count(Field(&doc, "eval_count"));
+    item.input_tokens = Count(Field(&doc, "prompt_eval_count"));
+  }
+}
+
+}  // namespace
+
+std::string_view LlmApiName(LlmApi api) {
+  switch (api) {
+    case LlmApi::kOpenAi:
+      return "openai";
+    case LlmApi::kAnthropic:
+      return "anthropic";
+    case LlmApi::kOllama:
+      return "ollama";
+  }
+  return "";
+}
+
+StreamItem InterpretChunk(LlmApi api, std::string_view type, std::string_view data) {
+  StreamItem item;
+  if (api == LlmApi::kOpenAi && data == "[DONE]") {
+    item.terminal = true;
+    return item;
+  }
+  boost::system::error_code ec;
+  const auto doc = json::parse(data, ec);
+  if (ec || !doc.is_object()) {
+    item.malformed = true;
+    return item;
+  }
+  switch (api) {
+    case LlmApi::kOpenAi:
+      OpenAi(doc, item);
+      break;
+    case LlmApi::kAnthropic:
+      Anthropic(type, doc, item);
+      break;
+    case LlmApi::kOllama:
+      Ollama(doc, item);
+      break;
+  }
+  return item;
+}
+
+void StreamTimer::FirstByte(Clock::time_point at) {
+  if (!first_byte_) first_byte_ = at;
+}
+
+void StreamTimer::Add(const StreamItem& item, Clock::time_point at) {
+  if (item.error && !error_) {
+    error_ = true;
+    detail_ = "error in the stream: " + item.error_detail;
+  }
+  if (item.malformed && !malformed_) {
+    malformed_ = true;
+    if (!error_) detail_ = "a chunk of the stream is not valid JSON";
+  }
+  if (item.token) {
+    ++token_items_;
+    if (!first_token_) {
+      first_token_ = at;
+    } else {
+      gaps_.push_back(at - *last_token_);
+    }
+    last_token_ = at;
+  }
+  if (item.output_tokens) output_tokens_ = item.output_tokens;
+  if (item.input_tokens) input_tokens_ = item.input_tokens;
+  if (item.terminal) terminated_ = true;
+}
+
+StreamTimer::Summary StreamTimer::Finish() const {
+  Summary s;
+  if (first_byte_) s.ttfb = *first_byte_ - t0_;
+  if (first_token_) s.ttft = *first_token_ - t0_;
+  if (last_token_) s.e2e = *last_token_ - t0_;
+  if (end_) s.stream = *end_ - t0_;
+  s.gaps = gaps_;
+  s.token_items = token_items_;
+  s.input_tokens = input_tokens_;
+  s.output_tokens = output_tokens_.value_or(token_items_);
+  s.output_tokens_approximate = !output_tokens_;
+  if (s.ttft && s.e2e && s.output_tokens > 1) {
+    s.tpot = (*s.e2e - *s.ttft) / static_cast<Duration::rep>(s.output_tokens - 1);
+  }
+  if (error_) {
+    s.reason = Reason::kStreamError;
+    s.detail = detail_;
+  } else if (malformed_) {
+    s.reason = Reason::kProtocol;
+    s.detail = detail_;
+  } else if (!terminated_) {
+    s.reason = Reason::kTruncated;
+    s.detail = "the stream ended before its end marker, after " + std::to_string(token_items_) +
+               " token chunk(s)";
+  } else if (token_items_ == 0) {
+    s.reason = Reason::kNoTokens;
+    s.detail = "the stream ended without a single token";
+  }
+  return s;
+}
+
+}  // namespace sloprobe::probes
