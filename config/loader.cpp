@@ -223,6 +223,16 @@ class Loader {
     return std::nullopt;
   }
 
+  // An RFC 6901 JSON Pointer: empty (the whole document) or starting with '/'.
+  std::optional<std::string> Pointer(const YAML::Node& n, std::string_view what) {
+    auto p = String(n, what);
+    if (p && !p->empty() && (*p)[0] != '/') {
+      Error(n, "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
+      return std::nullopt;
+    }
+    return p;
+  }
+
   std::optional<std::uint64_t> Size(const YAML::Node& n, std::string_view what) {
     auto s = String(n, what);
     if (!s) return std::nullopt;
@@ -806,13 +816,8 @@ class Loader {
             Error(item, "a 'json' expectation needs 'pointer' " + ctx);
             continue;
           }
-          auto p = String(item["pointer"], "'pointer'");
+          auto p = Pointer(item["pointer"], "'pointer'");
           if (!p) continue;
-          if (!p->empty() && (*p)[0] != '/') {
-            Error(item["pointer"],
-                  "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
-            continue;
-          }
           JsonExpectation e{*p, std::nullopt};
           if (item["equals"]) {
             auto v = ToJson(item["equals"], "'equals'");
@@ -1021,12 +1026,8 @@ class Loader {
     if (!ttl) return;
     cache.ttl = *ttl;
     if (n["expires_in"]) {
-      auto p = String(n["expires_in"], "'cache.expires_in'");
+      auto p = Pointer(n["expires_in"], "'cache.expires_in'");
       if (!p) return;
-      if (!p->empty() && (*p)[0] != '/') {
-        Error(n["expires_in"], "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
-        return;
-      }
       cache.expires_in = *p;
     }
     step.cache = std::move(cache);
@@ -1067,12 +1068,8 @@ class Loader {
         continue;
       }
       if (e["json"]) {
-        auto p = String(e["json"], "'json'");
+        auto p = Pointer(e["json"], "'json'");
         if (!p) continue;
-        if (!p->empty() && (*p)[0] != '/') {
-          Error(e["json"], "JSON Pointer " + Quote(*p) + " must be empty or start with '/'");
-          continue;
-        }
         x.source = Extraction::Source::kJson;
         x.key = *p;
       } else if (e["header"]) {

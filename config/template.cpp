@@ -98,14 +98,4 @@ void Template::AppendVariable(std::string name, Escape escape) {
   parts.push_back({true, std::move(name), escape});
 }
 
-void Template::Append(const Template& other) {
-  for (const auto& p : other.parts) {
-    if (p.variable) {
-      AppendVariable(p.text, p.escape);
-    } else {
-      Append(p.text);
-    }
-  }
-}
-
 }  // namespace sloprobe::config

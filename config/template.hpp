@@ -39,7 +39,6 @@ struct Template {
   std::string Text() const;  // the literal parts joined; the whole text when Static()
   void Append(std::string_view literal);
   void AppendVariable(std::string name, Escape escape);
-  void Append(const Template& other);
 };
 
 // `value` written the way `escape` says.

@@ -111,16 +111,17 @@ void CookieJar::Store(const boost::urls::url_view& url, const http::fields& head
     }
     if (!valid) continue;
     if (max_age) c.expires = max_age;  // Max-Age wins over Expires
-    Put(std::move(c), now);
+    // An expiry in the past is how a server deletes a cookie.
+    const bool deleted = c.expires && *c.expires <= now;
+    Put(std::move(c), deleted);
   }
 }
 
-void CookieJar::Put(Cookie cookie, WallClock::time_point now) {
+void CookieJar::Put(Cookie cookie, bool deleted) {
   std::erase_if(cookies_, [&](const Cookie& c) {
     return c.name == cookie.name && c.domain == cookie.domain && c.path == cookie.path;
   });
-  // An expiry in the past is how a server deletes a cookie.
-  if (cookie.expires && *cookie.expires <= now) return;
+  if (deleted) return;
   if (cookies_.size() >= kMaxCookies) cookies_.erase(cookies_.begin());
   cookies_.push_back(std::move(cookie));
 }
@@ -154,9 +155,7 @@ std::string CookieJar::HeaderFor(const boost::urls::url_view& url,
 }
 
 void CookieJar::Merge(const CookieJar& other) {
-  for (const auto& c : other.cookies_) {
-    Put(c, WallClock::time_point::min());
-  }
+  for (const auto& c : other.cookies_) Put(c, false);
 }
 
 std::vector<std::string> CookieJar::Values() const {

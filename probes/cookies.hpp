@@ -45,7 +45,8 @@ class CookieJar {
     bool secure = false;
     std::optional<WallClock::time_point> expires;
   };
-  void Put(Cookie cookie, WallClock::time_point now);
+  // Replaces the cookie with the same name, domain and path, or removes it.
+  void Put(Cookie cookie, bool deleted);
 
   std::vector<Cookie> cookies_;  // oldest first
 };

@@ -9,17 +9,6 @@
 namespace sloprobe::probes {
 namespace {
 
-// Server-provided text quoted in a detail is cut short: details become log
-// lines, and a server may send anything.
-std::string Excerpt(std::string_view text, std::size_t limit = 64) {
-  std::string out;
-  for (char c : text.substr(0, limit)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  if (text.size() > limit) out += "...";
-  return out;
-}
-
 std::string StatusList(const config::Expectations& expect) {
   if (expect.status.empty()) return "2xx";
   std::string out;
@@ -77,9 +66,8 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
                                                 const config::Redactor* scrub) {
   // Secrets are masked before text is cut short, so that no part of one
   // survives the cut.
-  auto Excerpt = [scrub](std::string_view text) {
-    return scrub != nullptr && !scrub->Empty() ? sloprobe::probes::Excerpt(scrub->Redact(text))
-                                               : sloprobe::probes::Excerpt(text);
+  auto quote = [scrub](std::string_view text) {
+    return scrub != nullptr && !scrub->Empty() ? Excerpt(scrub->Redact(text)) : Excerpt(text);
   };
   if (!StatusAccepted(response.status, expect)) {
     Reason reason = Reason::kHttpStatus;
@@ -109,14 +97,13 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
         break;
     }
     if (!ok) {
-      return ExpectationFailure{
-          Reason::kExpectation,
-          "header '" + h.name + "' is '" + Excerpt(value) + "', which does not match"};
+      return ExpectationFailure{Reason::kExpectation, "header '" + h.name + "' is '" +
+                                                          quote(value) + "', which does not match"};
     }
   }
   if (expect.body_contains && response.body.find(*expect.body_contains) == std::string::npos) {
     return ExpectationFailure{Reason::kExpectation,
-                              "body does not contain '" + Excerpt(*expect.body_contains) + "'"};
+                              "body does not contain '" + quote(*expect.body_contains) + "'"};
   }
   if (expect.body_regex) {
     const auto found = SafeSearch(response.body, *expect.body_regex);
@@ -126,7 +113,7 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
     }
     if (!*found) {
       return ExpectationFailure{Reason::kExpectation, "body does not match body_regex '" +
-                                                          Excerpt(expect.body_regex_source) + "'"};
+                                                          quote(expect.body_regex_source) + "'"};
     }
   }
   if (!expect.json.empty()) {
@@ -140,13 +127,13 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
       const auto* found = doc.find_pointer(j.pointer, pec);
       if (found == nullptr) {
         return ExpectationFailure{Reason::kExpectation,
-                                  "JSON Pointer '" + Excerpt(j.pointer) + "' not found"};
+                                  "JSON Pointer '" + quote(j.pointer) + "' not found"};
       }
       if (j.equals && !JsonEqual(*found, *j.equals)) {
         return ExpectationFailure{Reason::kExpectation,
-                                  "JSON Pointer '" + Excerpt(j.pointer) + "' is " +
-                                      Excerpt(boost::json::serialize(*found)) + ", expected " +
-                                      Excerpt(boost::json::serialize(*j.equals))};
+                                  "JSON Pointer '" + quote(j.pointer) + "' is " +
+                                      quote(boost::json::serialize(*found)) + ", expected " +
+                                      quote(boost::json::serialize(*j.equals))};
       }
     }
   }

@@ -30,18 +30,14 @@ std::optional<std::uint64_t> Count(const json::value* v) {
 
 // The server's error text, cut short: it becomes a log field.
 std::string ErrorText(const json::value* error) {
-  std::string text;
-  if (error != nullptr && error->is_string()) {
-    text = std::string(error->as_string());
-  } else if (const auto* message = Field(error, "message"); NonEmptyString(message)) {
-    text = std::string(message->as_string());
-  } else if (const auto* type = Field(error, "type"); NonEmptyString(type)) {
-    text = std::string(type->as_string());
+  if (error != nullptr && error->is_string()) return Excerpt(error->as_string());
+  if (const auto* message = Field(error, "message"); NonEmptyString(message)) {
+    return Excerpt(message->as_string());
   }
-  std::string out;
-  for (char c : text.substr(0, 64)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
-  if (text.size() > 64) out += "...";
-  return out.empty() ? "no message" : out;
+  if (const auto* type = Field(error, "type"); NonEmptyString(type)) {
+    return Excerpt(type->as_string());
+  }
+  return "no message";
 }
 
 void OpenAi(const json::value& doc, StreamItem& item) {

@@ -32,6 +32,15 @@ class Category final : public std::error_category {
 
 }  // namespace
 
+std::string Excerpt(std::string_view text, std::size_t limit) {
+  std::string out;
+  for (char c : text.substr(0, limit)) {
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
 std::string_view ReasonName(Reason r) {
   const auto i = static_cast<std::size_t>(r);
   return i < kNames.size() ? kNames[i] : std::string_view{};

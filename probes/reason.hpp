@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -29,6 +30,11 @@ inline constexpr int kReasonCount = static_cast<int>(Reason::kAuth) + 1;
 
 // The label value, e.g. "http_status"; "" for kOk.
 std::string_view ReasonName(Reason r);
+
+// Text quoted in a failure detail (server text, or long config values), cut
+// to `limit` bytes with "..." and with control characters as '?': details
+// become log lines, and a server may send anything.
+std::string Excerpt(std::string_view text, std::size_t limit = 64);
 
 const std::error_category& ReasonCategory();
 std::error_code make_error_code(Reason r);  // NOLINT(readability-identifier-naming): ADL hook

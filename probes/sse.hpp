@@ -50,7 +50,6 @@ class LineSplitter {
   }
 
   // Bytes received after the last line break: a line cut off by the end.
-  std::string_view Pending() const { return partial_; }
   std::size_t PendingSize() const { return partial_.size(); }
 
  private:
@@ -108,8 +107,6 @@ class SseParser {
   // therefore discarded, as the rules require.
   bool Finish() const { return !head_.empty() || lines_.PendingSize() > 0 || has_data_; }
 
-  std::size_t Comments() const { return comments_; }
-
  private:
   template <class OnEvent>
   void Line(std::string_view line, OnEvent& on_event) {
@@ -117,10 +114,7 @@ class SseParser {
       Dispatch(on_event);
       return;
     }
-    if (line.front() == ':') {
-      ++comments_;
-      return;
-    }
+    if (line.front() == ':') return;  // a comment
     const auto colon = line.find(':');
     std::string_view field = line.substr(0, colon);
     std::string_view value;
@@ -161,7 +155,6 @@ class SseParser {
   std::string type_;
   std::string id_;
   bool has_data_ = false;
-  std::size_t comments_ = 0;
 };
 
 // Newline-delimited JSON (Ollama's streaming format): one value a line;

@@ -70,30 +70,24 @@ class Body {
   boost::json::value doc_;
 };
 
-// Pointers and patterns come from the config; quoting them is safe, but
-// long ones are cut short.
-std::string Short(std::string_view s) {
-  return s.size() <= 64 ? std::string(s) : std::string(s.substr(0, 64)) + "...";
-}
-
 std::optional<std::string> Capture(std::string_view text, const config::Extraction& x,
                                    std::string_view where, std::string& error) {
   try {
     boost::match_results<std::string_view::const_iterator> m;
     if (!boost::regex_search(text.begin(), text.end(), m, *x.regex)) {
-      error = "regex '" + Short(x.regex_source) + "' does not match " + std::string(where);
+      error = "regex '" + Excerpt(x.regex_source) + "' does not match " + std::string(where);
       return std::nullopt;
     }
     const int group = x.group;
     if (!m[group].matched) {
-      error = "group " + std::to_string(x.group) + " of regex '" + Short(x.regex_source) +
+      error = "group " + std::to_string(x.group) + " of regex '" + Excerpt(x.regex_source) +
               "' did not take part in the match";
       return std::nullopt;
     }
     return m[group].str();
   } catch (const std::runtime_error&) {
     // Boost.Regex bounds its work and throws on pathological input.
-    error = "regex '" + Short(x.regex_source) + "' is too costly to evaluate here";
+    error = "regex '" + Excerpt(x.regex_source) + "' is too costly to evaluate here";
     return std::nullopt;
   }
 }
@@ -122,11 +116,11 @@ std::optional<std::string> ExtractOne(const config::Extraction& x, const HttpRes
       boost::system::error_code ec;
       const auto* found = doc->find_pointer(x.key, ec);
       if (found == nullptr) {
-        error = "JSON Pointer '" + Short(x.key) + "' not found";
+        error = "JSON Pointer '" + Excerpt(x.key) + "' not found";
         return std::nullopt;
       }
       if (found->is_null()) {
-        error = "JSON Pointer '" + Short(x.key) + "' is null";
+        error = "JSON Pointer '" + Excerpt(x.key) + "' is null";
         return std::nullopt;
       }
       if (found->is_string()) return std::string(found->get_string());

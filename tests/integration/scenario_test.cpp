@@ -344,6 +344,9 @@ steps:
     request: {url: "BASE/echo?q=${payload}"}
     expect: {json: [{pointer: /target, equals: "/echo?q=line1%0AX-Injected%3A%20yes"}]}
     always: true
+  - name: fourth
+    request: {url: "${payload}/echo"}
+    always: true
 )yaml"));
   const auto r = RunRepeatedly(probe, 1).at(0);
   EXPECT_EQ(r.reason, Reason::kExpectation) << Why(r);
@@ -355,7 +358,13 @@ steps:
   EXPECT_EQ(r.steps[1].status, 0);
   // In a URL the same value is percent-encoded and arrives intact.
   EXPECT_TRUE(r.steps[2].Ok()) << r.steps[2].detail;
-  // The second request never reached the server.
+  // As a whole base URL it does not parse: the step fails, nothing is sent.
+  EXPECT_FALSE(r.steps[3].sent);
+  EXPECT_EQ(r.steps[3].reason, Reason::kExpectation);
+  EXPECT_NE(r.steps[3].detail.find("the URL with its variables filled in is not a valid URL"),
+            std::string::npos)
+      << r.steps[3].detail;
+  // The second and fourth requests never reached the server.
   EXPECT_EQ(bed.Bed().Records().size(), 2u);
 }
 
