@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <boost/regex.hpp>
 #include <boost/url/url.hpp>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/duration.hpp"
@@ -83,14 +85,22 @@ struct LatencyObjective {
 };
 
 struct Objectives {
-  std::optional<LatencyObjective> latency;
+  std::optional<LatencyObjective> latency;  // of whole runs
   std::optional<double> error_ratio;
+  // type: llm_stream only.
+  std::optional<LatencyObjective> ttft;         // time to first token
+  std::optional<LatencyObjective> inter_chunk;  // each gap between token chunks
+  std::optional<LatencyObjective> e2e;          // time to the last token
 };
 
 // Histogram bucket upper bounds in seconds; empty means the default set.
 struct Buckets {
   std::vector<double> duration;
   std::vector<double> phase;
+  // type: llm_stream only.
+  std::vector<double> ttft;         // time to first byte and to first token
+  std::vector<double> inter_chunk;  // gaps between token chunks, time per output token
+  std::vector<double> e2e;          // time to last token, stream duration
 };
 
 // A value a scenario step takes from its response into a variable.
@@ -137,7 +147,42 @@ struct ScenarioStep {
   Location location;
 };
 
-enum class ProbeType { kHttp, kScenario };
+enum class LlmApi { kOpenAi, kAnthropic, kOllama };
+
+// "openai", "anthropic", "ollama": the config's spelling and the `api` label.
+constexpr std::string_view LlmApiName(LlmApi api) {
+  switch (api) {
+    case LlmApi::kOpenAi:
+      return "openai";
+    case LlmApi::kAnthropic:
+      return "anthropic";
+    case LlmApi::kOllama:
+      return "ollama";
+  }
+  return "";
+}
+
+struct LlmMessage {
+  std::string role;  // system, user or assistant
+  std::string content;
+};
+
+// What an llm_stream probe asks for. The request body is built from this in
+// the API's own shape, with `"stream": true`.
+struct LlmStream {
+  LlmApi api = LlmApi::kOpenAi;
+  std::string model;
+  std::vector<LlmMessage> messages;  // `prompt` is one user message
+  std::int64_t max_tokens = 64;
+  std::optional<double> temperature;
+  bool include_usage = true;  // OpenAI: stream_options.include_usage
+  // A fresh random marker at the start of the first message on every run,
+  // so that prompt (prefix) caches cannot answer from an earlier run.
+  bool nonce = false;
+  boost::json::object extra_body;  // merged over the generated fields
+};
+
+enum class ProbeType { kHttp, kScenario, kLlmStream };
 
 struct ProbeConfig {
   std::string name;
@@ -148,9 +193,10 @@ struct ProbeConfig {
   int max_in_flight = 1;
   // Longest postponement a 429's Retry-After may ask for; zero: ignore it.
   Duration max_retry_after = std::chrono::minutes(5);
-  HttpRequest request;              // type: http
+  HttpRequest request;              // type: http; llm_stream: URL, headers, options
   Expectations expect;              // type: http
   std::vector<ScenarioStep> steps;  // type: scenario
+  LlmStream llm;                    // type: llm_stream
   Objectives objectives;
   Buckets buckets;
   Location location;

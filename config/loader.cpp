@@ -37,9 +37,14 @@ constexpr std::array<std::string_view, 3> kTopKeys{"global", "secrets", "probes"
 constexpr std::array<std::string_view, 5> kGlobalKeys{"interval", "timeout", "jitter",
                                                       "max_in_flight", "max_retry_after"};
 constexpr std::array<std::string_view, 3> kSecretKeys{"env", "file", "credential"};
-constexpr std::array<std::string_view, 12> kProbeKeys{
-    "name",    "type",   "interval", "timeout",    "jitter", "max_in_flight", "max_retry_after",
-    "request", "expect", "steps",    "objectives", "buckets"};
+constexpr std::array<std::string_view, 27> kProbeKeys{
+    "name",          "type",          "interval",        "timeout",
+    "jitter",        "max_in_flight", "max_retry_after", "request",
+    "expect",        "steps",         "objectives",      "buckets",
+    "api",           "url",           "api_key",         "model",
+    "prompt",        "messages",      "max_tokens",      "temperature",
+    "include_usage", "nonce",         "extra_body",      "headers",
+    "tls",           "keep_alive",    "body_limit"};
 constexpr std::array<std::string_view, 12> kRequestKeys{
     "method",     "url",        "headers",          "body",       "json",         "form",
     "basic_auth", "keep_alive", "follow_redirects", "body_limit", "header_limit", "tls"};
@@ -57,14 +62,25 @@ constexpr std::array<std::string_view, 5> kExpectKeys{"status", "body_contains",
 constexpr std::array<std::string_view, 2> kJsonExpectKeys{"pointer", "equals"};
 constexpr std::array<std::string_view, 4> kHeaderExpectKeys{"exists", "equals", "contains",
                                                             "regex"};
-constexpr std::array<std::string_view, 2> kObjectiveKeys{"latency", "error_ratio"};
+constexpr std::array<std::string_view, 5> kObjectiveKeys{"latency", "error_ratio", "ttft",
+                                                         "inter_chunk", "e2e"};
 constexpr std::array<std::string_view, 2> kLatencyKeys{"quantile", "threshold"};
-constexpr std::array<std::string_view, 2> kBucketKeys{"duration", "phase"};
-constexpr std::array<std::string_view, 2> kProbeTypes{"http", "scenario"};
-constexpr std::string_view kSupportedTypes = "(supported: http, scenario)";
+constexpr std::array<std::string_view, 5> kBucketKeys{"duration", "phase", "ttft", "inter_chunk",
+                                                      "e2e"};
+constexpr std::array<std::string_view, 3> kProbeTypes{"http", "scenario", "llm_stream"};
+constexpr std::string_view kSupportedTypes = "(supported: http, scenario, llm_stream)";
 // Probe types that are part of the design but not built yet get a clear
 // message instead of "unknown".
-constexpr std::array<std::string_view, 2> kFutureProbeTypes{"llm_stream", "websocket"};
+constexpr std::array<std::string_view, 1> kFutureProbeTypes{"websocket"};
+// The keys of an llm_stream probe besides the common ones.
+constexpr std::array<std::string_view, 15> kLlmKeys{
+    "api",        "url",        "api_key",     "model",         "prompt",
+    "messages",   "max_tokens", "temperature", "include_usage", "nonce",
+    "extra_body", "headers",    "tls",         "keep_alive",    "body_limit"};
+constexpr std::array<std::string_view, 2> kMessageKeys{"role", "content"};
+// A stream is many small events; its body limit defaults higher than a
+// plain response's.
+constexpr std::uint64_t kLlmBodyLimit = 16 << 20;
 
 // The variables a scenario step may use: set by earlier steps (name -> the
 // step that sets it), and those set by this or later steps, for messages.
@@ -583,6 +599,31 @@ class Loader {
     }
   }
 
+  void ParseHeaders(const YAML::Node& h, std::vector<HeaderTemplate>& out, const std::string& ctx,
+                    const Scope* scope) {
+    if (!h.IsMap()) {
+      Error(h, "'headers' must be a mapping of name to value " + ctx);
+      return;
+    }
+    for (const auto& kv : h) {
+      const auto name = kv.first.Scalar();
+      if (!ValidToken(name)) {
+        Error(kv.first, "invalid header name " + Quote(name) + " " + ctx);
+        continue;
+      }
+      auto raw = String(kv.second, "header " + Quote(name));
+      if (!raw) continue;
+      auto value =
+          ParseTemplate(kv.second, *raw, "header " + Quote(name), scope, Template::Escape::kNone);
+      if (!value) continue;
+      if (!ValidHeaderValue(value->Text())) {
+        Error(kv.second, "header " + Quote(name) + " holds a line break");
+        continue;
+      }
+      out.push_back({name, std::move(*value)});
+    }
+  }
+
   // `ctx` ends messages ("in 'request' of probe 'x'"). With a scope
   // (scenario steps) the URL, headers and body may use variables.
   void ParseRequest(const YAML::Node& n, HttpRequest& req, RequestTemplates& t,
@@ -622,30 +663,7 @@ class Loader {
         t.url = std::move(*url);
       }
     }
-    if (n["headers"]) {
-      const auto& h = n["headers"];
-      if (!h.IsMap()) {
-        Error(h, "'headers' must be a mapping of name to value " + ctx);
-      } else {
-        for (const auto& kv : h) {
-          const auto name = kv.first.Scalar();
-          if (!ValidToken(name)) {
-            Error(kv.first, "invalid header name " + Quote(name) + " " + ctx);
-            continue;
-          }
-          auto raw = String(kv.second, "header " + Quote(name));
-          if (!raw) continue;
-          auto value = ParseTemplate(kv.second, *raw, "header " + Quote(name), scope,
-                                     Template::Escape::kNone);
-          if (!value) continue;
-          if (!ValidHeaderValue(value->Text())) {
-            Error(kv.second, "header " + Quote(name) + " holds a line break");
-            continue;
-          }
-          t.headers.push_back({name, std::move(*value)});
-        }
-      }
-    }
+    if (n["headers"]) ParseHeaders(n["headers"], t.headers, ctx, scope);
     const int bodies = (n["body"] ? 1 : 0) + (n["json"] ? 1 : 0) + (n["form"] ? 1 : 0);
     if (bodies > 1) Error(n, "'body', 'json' and 'form' exclude each other " + ctx);
     auto default_type = [&](std::string_view type) {
@@ -876,31 +894,54 @@ class Loader {
     }
   }
 
-  void ParseObjectives(const YAML::Node& n, Objectives& o, const std::string& probe) {
+  std::optional<LatencyObjective> ParseLatency(const YAML::Node& l, const std::string& key,
+                                               const std::string& ctx) {
+    if (!CheckMap(l, Quote(key), kLatencyKeys, ctx)) return std::nullopt;
+    LatencyObjective lo;
+    bool ok = true;
+    if (!l["threshold"]) {
+      Error(l, Quote(key) + " needs 'threshold' " + ctx);
+      ok = false;
+    } else if (auto d = PositiveDuration(l["threshold"], "'" + key + ".threshold'")) {
+      lo.threshold = *d;
+    } else {
+      ok = false;
+    }
+    if (l["quantile"]) {
+      auto q = Number<double>(l["quantile"], "'" + key + ".quantile'");
+      if (!q || !(*q > 0 && *q < 1)) {
+        if (q) Error(l["quantile"], "'" + key + ".quantile' must be between 0 and 1 (exclusive)");
+        ok = false;
+      } else {
+        lo.quantile = *q;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return lo;
+  }
+
+  void ParseObjectives(const YAML::Node& n, ProbeConfig& p, const std::string& probe) {
     const std::string ctx = "in 'objectives' of probe " + Quote(probe);
     if (!CheckMap(n, "'objectives'", kObjectiveKeys, ctx)) return;
-    if (const auto& l = n["latency"]) {
-      if (CheckMap(l, "'latency'", kLatencyKeys, ctx)) {
-        LatencyObjective lo;
-        bool ok = true;
-        if (!l["threshold"]) {
-          Error(l, "'latency' needs 'threshold' " + ctx);
-          ok = false;
-        } else if (auto d = PositiveDuration(l["threshold"], "'latency.threshold'")) {
-          lo.threshold = *d;
-        } else {
-          ok = false;
-        }
-        if (l["quantile"]) {
-          auto q = Number<double>(l["quantile"], "'latency.quantile'");
-          if (!q || !(*q > 0 && *q < 1)) {
-            if (q) Error(l["quantile"], "'latency.quantile' must be between 0 and 1 (exclusive)");
-            ok = false;
-          } else {
-            lo.quantile = *q;
-          }
-        }
-        if (ok) o.latency = lo;
+    Objectives& o = p.objectives;
+    const std::pair<const char*, std::optional<LatencyObjective>*> latencies[] = {
+        {"latency", &o.latency},
+        {"ttft", &o.ttft},
+        {"inter_chunk", &o.inter_chunk},
+        {"e2e", &o.e2e}};
+    for (const auto& [key, target] : latencies) {
+      const auto& l = n[key];
+      if (!l) continue;
+      if (target != &o.latency && p.type != ProbeType::kLlmStream) {
+        Error(l, Quote(key) + " objectives are for type 'llm_stream' " + ctx);
+        continue;
+      }
+      *target = ParseLatency(l, key, ctx);
+      // Interval timeouts never see a slower run, so such a threshold
+      // could never be breached.
+      if (*target && (*target)->threshold > p.timeout) {
+        Error(l, std::string(key) + " threshold " + FormatDuration((*target)->threshold) +
+                     " is longer than the timeout " + FormatDuration(p.timeout) + " " + ctx);
       }
     }
     if (const auto& e = n["error_ratio"]) {
@@ -1123,6 +1164,183 @@ class Loader {
     }
   }
 
+  std::optional<std::string> NonEmpty(const YAML::Node& n, std::string_view what) {
+    auto s = String(n, what);
+    if (s && s->empty()) {
+      Error(n, std::string(what) + " must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  void ParseMessages(const YAML::Node& n, std::vector<LlmMessage>& out, const std::string& ctx) {
+    if (!n.IsSequence() || n.size() == 0) {
+      Error(n, "'messages' must be a non-empty list of {role, content} " + ctx);
+      return;
+    }
+    for (const auto& m : n) {
+      if (!CheckMap(m, "a message", kMessageKeys, ctx)) continue;
+      if (!m["role"] || !m["content"]) {
+        Error(m, "a message needs 'role' and 'content' " + ctx);
+        continue;
+      }
+      auto role = String(m["role"], "'role'");
+      auto content = NonEmpty(m["content"], "'content'");
+      if (!role || !content) continue;
+      if (*role != "system" && *role != "user" && *role != "assistant") {
+        Error(m["role"], "invalid role " + Quote(*role) + " (system, user or assistant) " + ctx);
+        continue;
+      }
+      out.push_back({*role, *content});
+    }
+  }
+
+  // Headers the API needs, unless the config sets the same one.
+  static void DefaultHeader(HttpRequest& req, std::string name, std::string value) {
+    const bool set = std::any_of(req.headers.begin(), req.headers.end(),
+                                 [&](const Header& h) { return EqualsIgnoreCase(h.name, name); });
+    if (!set) req.headers.push_back({std::move(name), std::move(value)});
+  }
+
+  void ParseLlm(const YAML::Node& n, ProbeConfig& p, const std::string& ctx) {
+    LlmStream& llm = p.llm;
+    HttpRequest& req = p.request;
+    req.method = "POST";
+    req.body_limit = kLlmBodyLimit;
+    constexpr std::array<std::string_view, 3> kApis{"openai", "anthropic", "ollama"};
+    if (!n["api"]) {
+      Error(n, "missing 'api' (openai, anthropic or ollama) " + ctx);
+    } else if (auto api = String(n["api"], "'api'")) {
+      if (*api == "openai") {
+        llm.api = LlmApi::kOpenAi;
+      } else if (*api == "anthropic") {
+        llm.api = LlmApi::kAnthropic;
+      } else if (*api == "ollama") {
+        llm.api = LlmApi::kOllama;
+      } else {
+        std::string message = "unknown api " + Quote(*api) + " " + ctx;
+        if (auto s = Suggest(*api, kApis); !s.empty())
+          message += "; did you mean " + Quote(s) + "?";
+        Error(n["api"], message + " (openai, anthropic or ollama)");
+      }
+    }
+    if (!n["url"]) {
+      Error(n, "missing 'url' " + ctx);
+    } else if (auto raw = String(n["url"], "'url'")) {
+      if (auto text = Interpolate(n["url"], *raw, "'url'")) {
+        std::string error;
+        // Messages quote the URL as written, which never holds a secret's value.
+        if (auto url = ParseTargetUrl(*text, error)) {
+          req.url = *url;
+        } else {
+          Error(n["url"], "URL " + Quote(*raw) + " " + error);
+        }
+      }
+    }
+    if (!n["model"]) {
+      Error(n, "missing 'model' " + ctx);
+    } else if (auto model = NonEmpty(n["model"], "'model'")) {
+      llm.model = *model;
+    }
+    if (n["prompt"] && n["messages"]) {
+      Error(n["messages"], "'prompt' and 'messages' exclude each other " + ctx);
+    } else if (n["prompt"]) {
+      if (auto prompt = NonEmpty(n["prompt"], "'prompt'"))
+        llm.messages.push_back({"user", *prompt});
+    } else if (n["messages"]) {
+      ParseMessages(n["messages"], llm.messages, ctx);
+    } else {
+      Error(n, "missing 'prompt' (or 'messages') " + ctx);
+    }
+    if (n["max_tokens"]) {
+      if (auto v = Number<std::int64_t>(n["max_tokens"], "'max_tokens'")) {
+        if (*v < 1 || *v > 1000000) {
+          Error(n["max_tokens"], "'max_tokens' must be between 1 and 1000000 " + ctx);
+        } else {
+          llm.max_tokens = *v;
+        }
+      }
+    }
+    if (n["temperature"]) {
+      if (auto v = Number<double>(n["temperature"], "'temperature'")) {
+        if (!(*v >= 0 && *v <= 2)) {
+          Error(n["temperature"], "'temperature' must be between 0 and 2 " + ctx);
+        } else {
+          llm.temperature = *v;
+        }
+      }
+    }
+    if (n["include_usage"]) {
+      if (llm.api != LlmApi::kOpenAi) {
+        Error(n["include_usage"],
+              "'include_usage' is for api 'openai' (the others always "
+              "report usage) " +
+                  ctx);
+      } else if (auto b = Bool(n["include_usage"], "'include_usage'")) {
+        llm.include_usage = *b;
+      }
+    }
+    if (n["nonce"]) {
+      if (auto b = Bool(n["nonce"], "'nonce'")) llm.nonce = *b;
+    }
+    if (n["extra_body"]) {
+      if (auto v = ToJson(n["extra_body"], "'extra_body'")) {
+        if (!v->is_object()) {
+          Error(n["extra_body"], "'extra_body' must be a mapping of fields to add " + ctx);
+        } else {
+          for (const char* key : {"stream", "model", "messages"}) {
+            if (v->as_object().contains(key)) {
+              Error(n["extra_body"], "'extra_body' must not set " + Quote(key) +
+                                         ": the probe sets it from its own keys " + ctx);
+            }
+          }
+          llm.extra_body = std::move(v->as_object());
+        }
+      }
+    }
+    if (n["headers"]) {
+      std::vector<HeaderTemplate> headers;
+      ParseHeaders(n["headers"], headers, ctx, nullptr);
+      for (const auto& h : headers) req.headers.push_back({h.name, h.value.Text()});
+    }
+    if (n["api_key"]) {
+      if (auto raw = NonEmpty(n["api_key"], "'api_key'")) {
+        if (auto key = Interpolate(n["api_key"], *raw, "'api_key'")) {
+          if (key->empty() || !ValidHeaderValue(*key)) {
+            Error(n["api_key"], "'api_key' is empty or holds a line break " + ctx);
+          } else {
+            // Written into the config or not, a key is a secret.
+            redactor_->Add(*key);
+            const bool anthropic = llm.api == LlmApi::kAnthropic;
+            const std::string name = anthropic ? "x-api-key" : "Authorization";
+            if (std::any_of(req.headers.begin(), req.headers.end(),
+                            [&](const Header& h) { return EqualsIgnoreCase(h.name, name); })) {
+              Error(n["api_key"], "header " + Quote(name) + " is set both by 'api_key' and in " +
+                                      "'headers' " + ctx);
+            }
+            req.headers.push_back({name, anthropic ? *key : "Bearer " + *key});
+          }
+        }
+      }
+    }
+    if (llm.api == LlmApi::kAnthropic) DefaultHeader(req, "anthropic-version", "2023-06-01");
+    DefaultHeader(req, "Content-Type", "application/json");
+    DefaultHeader(req, "Accept",
+                  llm.api == LlmApi::kOllama ? "application/x-ndjson" : "text/event-stream");
+    if (n["tls"]) {
+      ParseTls(n["tls"], req.tls, ctx);
+      if (req.url.scheme_id() == boost::urls::scheme::http) {
+        Error(n["tls"], "'tls' is set but the URL is http:// " + ctx);
+      }
+    }
+    if (n["keep_alive"]) {
+      if (auto b = Bool(n["keep_alive"], "'keep_alive'")) req.keep_alive = *b;
+    }
+    if (n["body_limit"]) {
+      if (auto v = Size(n["body_limit"], "'body_limit'")) req.body_limit = *v;
+    }
+  }
+
   void ParseProbe(const YAML::Node& n, std::size_t index, const GlobalConfig& g, ProbeConfig& p) {
     p.location = Where(n);
     std::string label = "#" + std::to_string(index + 1);
@@ -1146,6 +1364,8 @@ class Loader {
       p.type = ProbeType::kHttp;
     } else if (*type == "scenario") {
       p.type = ProbeType::kScenario;
+    } else if (*type == "llm_stream") {
+      p.type = ProbeType::kLlmStream;
     } else {
       std::string message = "unknown probe type " + Quote(*type) + " " + ctx;
       if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
@@ -1188,6 +1408,12 @@ class Loader {
       }
     }
     const std::string owner = "probe " + Quote(label);
+    if (p.type != ProbeType::kLlmStream) {
+      for (const auto key : kLlmKeys) {
+        const std::string k(key);
+        if (n[k]) Error(n[k], Quote(k) + " is for type 'llm_stream' " + ctx);
+      }
+    }
     if (p.type == ProbeType::kHttp) {
       if (n["steps"]) Error(n["steps"], "'steps' is for type 'scenario' " + ctx);
       if (!n["request"]) {
@@ -1199,7 +1425,7 @@ class Loader {
         p.request.body = t.body.Text();
       }
       if (n["expect"]) ParseExpect(n["expect"], p.expect, owner);
-    } else {
+    } else if (p.type == ProbeType::kScenario) {
       for (const char* key : {"request", "expect"}) {
         if (n[key]) {
           Error(n[key], Quote(key) + " belongs in each step of a scenario " + ctx);
@@ -1210,15 +1436,16 @@ class Loader {
       } else {
         ParseSteps(n["steps"], p, label);
       }
-    }
-    if (n["objectives"]) {
-      ParseObjectives(n["objectives"], p.objectives, label);
-      if (p.objectives.latency && p.objectives.latency->threshold > p.timeout) {
-        Error(n["objectives"]["latency"],
-              "latency threshold " + FormatDuration(p.objectives.latency->threshold) +
-                  " is longer than the timeout " + FormatDuration(p.timeout) + " " + ctx);
+    } else {
+      for (const char* key : {"request", "expect", "steps"}) {
+        if (n[key]) {
+          Error(n[key], Quote(key) + " is not used by type 'llm_stream': its request is built " +
+                            "from 'url', 'model' and the prompt " + ctx);
+        }
       }
+      ParseLlm(n, p, ctx);
     }
+    if (n["objectives"]) ParseObjectives(n["objectives"], p, label);
     if (const auto& b = n["buckets"]) {
       if (CheckMap(b, "'buckets'", kBucketKeys, ctx)) {
         if (b["duration"]) {
@@ -1226,6 +1453,18 @@ class Loader {
         }
         if (b["phase"]) {
           if (auto v = BucketList(b["phase"], "'buckets.phase'")) p.buckets.phase = *v;
+        }
+        const std::pair<const char*, std::vector<double>*> llm[] = {
+            {"ttft", &p.buckets.ttft},
+            {"inter_chunk", &p.buckets.inter_chunk},
+            {"e2e", &p.buckets.e2e}};
+        for (const auto& [key, target] : llm) {
+          if (!b[key]) continue;
+          if (p.type != ProbeType::kLlmStream) {
+            Error(b[key], "'buckets." + std::string(key) + "' is for type 'llm_stream' " + ctx);
+          } else if (auto v = BucketList(b[key], "'buckets." + std::string(key) + "'")) {
+            *target = *v;
+          }
         }
       }
     }

@@ -34,6 +34,36 @@ const std::vector<double>& DefaultLagBuckets() {
   return b;
 }
 
+const std::vector<double>& DefaultLlmTtftBuckets() {
+  // vLLM's time_to_first_token set plus 0.5 ms, 2.5 ms and 200 ms.
+  static const std::vector<double> b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08,
+                                     0.1,    0.2,   0.25,   0.5,   0.75, 1,    2.5,  5,    7.5,
+                                     10,     20,    40,     80,    160,  640,  2560};
+  return b;
+}
+
+const std::vector<double>& DefaultLlmGapBuckets() {
+  // vLLM's time_per_output_token set, below which a chunk gap on a fast
+  // server or a coalescing proxy still needs resolution: 0.1 ms to 5 ms.
+  static const std::vector<double> b{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+      0.3,    0.4,     0.5,    0.75,  1,      2.5,   5,    7.5,   10,   20,    40,  80};
+  return b;
+}
+
+const std::vector<double>& DefaultLlmE2eBuckets() {
+  // vLLM's e2e_request_latency set plus short streams (10 ms to 250 ms).
+  static const std::vector<double> b{0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5,  0.8, 1,
+                                     1.5,  2,     2.5,  5,   10,   15,  20,   30,  40,
+                                     50,   60,    120,  240, 480,  960, 1920, 7680};
+  return b;
+}
+
+const std::vector<double>& DefaultTokensPerChunkBuckets() {
+  static const std::vector<double> b{1, 1.5, 2, 3, 4, 6, 8, 12, 16, 32, 64};
+  return b;
+}
+
 std::vector<double> WithBoundaries(std::vector<double> buckets, const std::vector<double>& extra) {
   buckets.insert(buckets.end(), extra.begin(), extra.end());
   std::sort(buckets.begin(), buckets.end());
@@ -45,13 +75,14 @@ namespace {
 
 // The failure reasons an HTTP request can end with; their counters exist
 // from the start at 0, so that rate() sees the first failure of each kind.
-bool ReasonApplies(probes::Reason r, bool may_use_tls) {
+bool ReasonApplies(probes::Reason r, bool may_use_tls, bool stream) {
   using probes::Reason;
   switch (r) {
     case Reason::kOk:
+      return false;
     case Reason::kStreamError:
     case Reason::kNoTokens:
-      return false;
+      return stream;
     case Reason::kTls:
       return may_use_tls;
     default:
@@ -135,6 +166,81 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                        .Name("sloprobe_tls_cert_expiry_timestamp_seconds")
                        .Help("Unix time at which the server's leaf certificate expires.")
                        .Register(*registry_)),
+      llm_ttfb_(BuildHistogram()
+                    .Name("sloprobe_llm_time_to_first_byte_seconds")
+                    .Help("LLM streams: request handed to the socket to the first response byte.")
+                    .Register(*registry_)),
+      llm_ttft_(BuildHistogram()
+                    .Name("sloprobe_llm_time_to_first_token_seconds")
+                    .Help("LLM streams: request handed to the socket to the first chunk that "
+                          "carries output (text, reasoning or a tool call).")
+                    .Register(*registry_)),
+      llm_gaps_(BuildHistogram()
+                    .Name("sloprobe_llm_inter_chunk_seconds")
+                    .Help("LLM streams: time between consecutive chunks that carry output, one "
+                          "sample per gap.")
+                    .Register(*registry_)),
+      llm_tpot_(BuildHistogram()
+                    .Name("sloprobe_llm_time_per_output_token_seconds")
+                    .Help("LLM streams: (last token - first token) / (output tokens - 1), one "
+                          "sample per run.")
+                    .Register(*registry_)),
+      llm_e2e_(BuildHistogram()
+                   .Name("sloprobe_llm_time_to_last_token_seconds")
+                   .Help("LLM streams: request handed to the socket to the last chunk that "
+                         "carries output (end-to-end latency as a user sees it).")
+                   .Register(*registry_)),
+      llm_stream_(BuildHistogram()
+                      .Name("sloprobe_llm_stream_duration_seconds")
+                      .Help("LLM streams: request handed to the socket to the end marker of the "
+                            "stream, or the end of the body without one.")
+                      .Register(*registry_)),
+      llm_tokens_per_chunk_(BuildHistogram()
+                                .Name("sloprobe_llm_tokens_per_chunk")
+                                .Help("LLM streams: output tokens (server usage) per chunk that "
+                                      "carries output, one sample per run; above 1 when the "
+                                      "server or a proxy batches tokens.")
+                                .Register(*registry_)),
+      llm_output_tokens_(BuildCounter()
+                             .Name("sloprobe_llm_output_tokens_total")
+                             .Help("LLM streams: output tokens, from the server's usage fields "
+                                   "or, without them, counted token chunks (see "
+                                   "sloprobe_llm_usage_reported).")
+                             .Register(*registry_)),
+      llm_input_tokens_(BuildCounter()
+                            .Name("sloprobe_llm_input_tokens_total")
+                            .Help("LLM streams: prompt tokens, from the server's usage fields.")
+                            .Register(*registry_)),
+      llm_usage_reported_(BuildGauge()
+                              .Name("sloprobe_llm_usage_reported")
+                              .Help("LLM streams: whether the last stream carried token usage "
+                                    "(1) or output tokens were counted from chunks (0).")
+                              .Register(*registry_)),
+      objective_ttft_(BuildGauge()
+                          .Name("sloprobe_objective_ttft_seconds")
+                          .Help("Configured time-to-first-token objective threshold.")
+                          .Register(*registry_)),
+      objective_ttft_quantile_(BuildGauge()
+                                   .Name("sloprobe_objective_ttft_quantile")
+                                   .Help("Configured time-to-first-token objective quantile.")
+                                   .Register(*registry_)),
+      objective_inter_chunk_(BuildGauge()
+                                 .Name("sloprobe_objective_inter_chunk_seconds")
+                                 .Help("Configured inter-chunk latency objective threshold.")
+                                 .Register(*registry_)),
+      objective_inter_chunk_quantile_(BuildGauge()
+                                          .Name("sloprobe_objective_inter_chunk_quantile")
+                                          .Help("Configured inter-chunk latency objective "
+                                                "quantile.")
+                                          .Register(*registry_)),
+      objective_e2e_(BuildGauge()
+                         .Name("sloprobe_objective_e2e_seconds")
+                         .Help("Configured time-to-last-token objective threshold.")
+                         .Register(*registry_)),
+      objective_e2e_quantile_(BuildGauge()
+                                  .Name("sloprobe_objective_e2e_quantile")
+                                  .Help("Configured time-to-last-token objective quantile.")
+                                  .Register(*registry_)),
       scheduler_lag_(&BuildHistogram()
                           .Name("sloprobe_scheduler_lag_seconds")
                           .Help("Actual start of a probe run minus its planned start.")
@@ -191,28 +297,92 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
                 step.always, step.cache.has_value());
       }
       break;
+    case config::ProbeType::kLlmStream:
+      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
+              false, true);
+      AddLlm(config);
+      break;
   }
-  if (config.objectives.latency) {
-    auto& g = owner.objective_latency_.Add(labels);
-    g.Set(threshold_seconds_);
-    auto& q = owner.objective_quantile_.Add(labels);
-    q.Set(config.objectives.latency->quantile);
-    objectives_ = {{&owner.objective_latency_, &g}, {&owner.objective_quantile_, &q}};
+  const auto& o = config.objectives;
+  if (o.latency) {
+    AddObjective(owner.objective_latency_, threshold_seconds_);
+    AddObjective(owner.objective_quantile_, o.latency->quantile);
   }
-  if (config.objectives.error_ratio) {
-    auto& g = owner.objective_error_ratio_.Add(labels);
-    g.Set(*config.objectives.error_ratio);
-    objectives_.emplace_back(&owner.objective_error_ratio_, &g);
+  if (o.error_ratio) AddObjective(owner.objective_error_ratio_, *o.error_ratio);
+  if (o.ttft) {
+    AddObjective(owner.objective_ttft_, config::ToSeconds(o.ttft->threshold));
+    AddObjective(owner.objective_ttft_quantile_, o.ttft->quantile);
+  }
+  if (o.inter_chunk) {
+    AddObjective(owner.objective_inter_chunk_, config::ToSeconds(o.inter_chunk->threshold));
+    AddObjective(owner.objective_inter_chunk_quantile_, o.inter_chunk->quantile);
+  }
+  if (o.e2e) {
+    AddObjective(owner.objective_e2e_, config::ToSeconds(o.e2e->threshold));
+    AddObjective(owner.objective_e2e_quantile_, o.e2e->quantile);
   }
 }
 
+void ProbeMetrics::AddObjective(prometheus::Family<prometheus::Gauge>& family, double value) {
+  auto& g = family.Add({{"probe", name_}});
+  g.Set(value);
+  objectives_.emplace_back(&family, &g);
+}
+
+void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
+  const prometheus::Labels labels{{"probe", name_},
+                                  {"api", std::string(config::LlmApiName(config.llm.api))},
+                                  {"model", config.llm.model}};
+  auto bounds = [](const std::vector<double>& configured, const std::vector<double>& fallback,
+                   const std::optional<config::LatencyObjective>& objective) {
+    std::vector<double> extra;
+    if (objective) extra.push_back(config::ToSeconds(objective->threshold));
+    return WithBoundaries(configured.empty() ? fallback : configured, extra);
+  };
+  const auto& b = config.buckets;
+  const auto& o = config.objectives;
+  const auto ttft = bounds(b.ttft, DefaultLlmTtftBuckets(), o.ttft);
+  const auto gaps = bounds(b.inter_chunk, DefaultLlmGapBuckets(), o.inter_chunk);
+  const auto e2e = bounds(b.e2e, DefaultLlmE2eBuckets(), o.e2e);
+  llm_ = LlmSeries{&owner_.llm_ttfb_.Add(labels, ttft),
+                   &owner_.llm_ttft_.Add(labels, ttft),
+                   &owner_.llm_gaps_.Add(labels, gaps),
+                   &owner_.llm_tpot_.Add(labels, gaps),
+                   &owner_.llm_e2e_.Add(labels, e2e),
+                   &owner_.llm_stream_.Add(labels, e2e),
+                   &owner_.llm_tokens_per_chunk_.Add(labels, DefaultTokensPerChunkBuckets()),
+                   &owner_.llm_output_tokens_.Add(labels),
+                   &owner_.llm_input_tokens_.Add(labels),
+                   &owner_.llm_usage_reported_.Add(labels)};
+}
+
+void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
+  if (!llm_) return;
+  auto observe = [](prometheus::Histogram* h, const std::optional<probes::Duration>& d) {
+    if (d) h->Observe(Seconds(*d));
+  };
+  observe(llm_->ttfb, s.ttfb);
+  observe(llm_->ttft, s.ttft);
+  for (const auto gap : s.gaps) llm_->gaps->Observe(Seconds(gap));
+  observe(llm_->tpot, s.tpot);
+  observe(llm_->e2e, s.e2e);
+  observe(llm_->stream, s.stream);
+  if (!s.output_tokens_approximate && s.token_items > 0) {
+    llm_->tokens_per_chunk->Observe(static_cast<double>(s.output_tokens) /
+                                    static_cast<double>(s.token_items));
+  }
+  llm_->output_tokens->Increment(static_cast<double>(s.output_tokens));
+  if (s.input_tokens) llm_->input_tokens->Increment(static_cast<double>(*s.input_tokens));
+  llm_->usage_reported->Set(s.output_tokens_approximate ? 0 : 1);
+}
+
 void ProbeMetrics::AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup,
-                           bool cached) {
+                           bool cached, bool stream) {
   if (first_step_.empty()) first_step_ = step;
   auto& series = Step(step);
   for (int i = 1; i < probes::kReasonCount; ++i) {
     const auto r = static_cast<probes::Reason>(i);
-    if (!ReasonApplies(r, may_use_tls)) continue;
+    if (!ReasonApplies(r, may_use_tls, stream)) continue;
     Failure(step, r, false);
     if (cleanup) Failure(step, r, true);
   }
@@ -251,6 +421,20 @@ ProbeMetrics::~ProbeMetrics() {
   owner_.last_run_.Remove(last_run_);
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
+  if (llm_) {
+    const std::pair<prometheus::Family<prometheus::Histogram>*, prometheus::Histogram*>
+        histograms[] = {{&owner_.llm_ttfb_, llm_->ttfb},
+                        {&owner_.llm_ttft_, llm_->ttft},
+                        {&owner_.llm_gaps_, llm_->gaps},
+                        {&owner_.llm_tpot_, llm_->tpot},
+                        {&owner_.llm_e2e_, llm_->e2e},
+                        {&owner_.llm_stream_, llm_->stream},
+                        {&owner_.llm_tokens_per_chunk_, llm_->tokens_per_chunk}};
+    for (auto [family, h] : histograms) family->Remove(h);
+    owner_.llm_output_tokens_.Remove(llm_->output_tokens);
+    owner_.llm_input_tokens_.Remove(llm_->input_tokens);
+    owner_.llm_usage_reported_.Remove(llm_->usage_reported);
+  }
   for (auto& [name, series] : steps_) {
     for (auto* h : series.phases) {
       if (h != nullptr) owner_.phase_duration_.Remove(h);
@@ -311,6 +495,7 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
       series.phases[i]->Observe(Seconds(**phases[i]));
     }
   }
+  if (result.stream) RecordStream(*result.stream);
   if (result.cert_not_after) {
     if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({{"probe", name_}});
     cert_expiry_->Set(static_cast<double>(*result.cert_not_after));

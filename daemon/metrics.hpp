@@ -10,6 +10,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ namespace sloprobe::daemon {
 const std::vector<double>& DefaultDurationBuckets();
 const std::vector<double>& DefaultPhaseBuckets();
 const std::vector<double>& DefaultLagBuckets();
+// LLM streams: supersets of vLLM's server-side buckets, so that client and
+// server views line up; gaps get extra sub-10 ms bounds.
+const std::vector<double>& DefaultLlmTtftBuckets();  // also time to first byte
+const std::vector<double>& DefaultLlmGapBuckets();   // inter-chunk, time per output token
+const std::vector<double>& DefaultLlmE2eBuckets();   // time to last token, stream duration
+const std::vector<double>& DefaultTokensPerChunkBuckets();
 
 // `buckets` with every threshold inserted as a boundary (kept sorted and
 // unique), so that `le`-based SLO queries are exact at the threshold.
@@ -60,7 +67,23 @@ class ProbeMetrics {
   };
   ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
   StepSeries& Step(const std::string& name);
-  void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached);
+  struct LlmSeries {
+    prometheus::Histogram* ttfb;
+    prometheus::Histogram* ttft;
+    prometheus::Histogram* gaps;
+    prometheus::Histogram* tpot;
+    prometheus::Histogram* e2e;
+    prometheus::Histogram* stream;
+    prometheus::Histogram* tokens_per_chunk;
+    prometheus::Counter* output_tokens;
+    prometheus::Counter* input_tokens;
+    prometheus::Gauge* usage_reported;
+  };
+  void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached,
+               bool stream = false);
+  void AddLlm(const config::ProbeConfig& config);
+  void AddObjective(prometheus::Family<prometheus::Gauge>& family, double value);
+  void RecordStream(const probes::StreamTimings& s);
   prometheus::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
 
   Metrics& owner_;
@@ -79,6 +102,7 @@ class ProbeMetrics {
   std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> objectives_;
   prometheus::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
+  std::optional<LlmSeries> llm_;  // llm_stream probes
 };
 
 // Owns every metric family sloprobe exports to Prometheus.
@@ -112,6 +136,22 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& objective_quantile_;
   prometheus::Family<prometheus::Gauge>& objective_error_ratio_;
   prometheus::Family<prometheus::Gauge>& cert_expiry_;
+  prometheus::Family<prometheus::Histogram>& llm_ttfb_;
+  prometheus::Family<prometheus::Histogram>& llm_ttft_;
+  prometheus::Family<prometheus::Histogram>& llm_gaps_;
+  prometheus::Family<prometheus::Histogram>& llm_tpot_;
+  prometheus::Family<prometheus::Histogram>& llm_e2e_;
+  prometheus::Family<prometheus::Histogram>& llm_stream_;
+  prometheus::Family<prometheus::Histogram>& llm_tokens_per_chunk_;
+  prometheus::Family<prometheus::Counter>& llm_output_tokens_;
+  prometheus::Family<prometheus::Counter>& llm_input_tokens_;
+  prometheus::Family<prometheus::Gauge>& llm_usage_reported_;
+  prometheus::Family<prometheus::Gauge>& objective_ttft_;
+  prometheus::Family<prometheus::Gauge>& objective_ttft_quantile_;
+  prometheus::Family<prometheus::Gauge>& objective_inter_chunk_;
+  prometheus::Family<prometheus::Gauge>& objective_inter_chunk_quantile_;
+  prometheus::Family<prometheus::Gauge>& objective_e2e_;
+  prometheus::Family<prometheus::Gauge>& objective_e2e_quantile_;
   prometheus::Histogram* scheduler_lag_;
   prometheus::Gauge* reload_ok_;
   prometheus::Gauge* reload_time_;

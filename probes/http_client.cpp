@@ -257,14 +257,16 @@ asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(
 
 namespace {
 
-// One request and its response on an open connection. Sets `stale` when the
-// connection turned out closed before any response byte, which on a reused
-// keep-alive connection means "try a fresh one", not a failure.
+// One request and its response on an open connection, read by hand so
+// that every piece of the body carries the time of the read that brought it.
+// Sets `stale` when the connection turned out closed before any response
+// byte, which on a reused keep-alive connection means "try a fresh one", not
+// a failure.
 template <class Stream>
 asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
                                beast::flat_buffer& buffer, std::string_view wire, bool head,
                                const config::HttpRequest& options, Clock::time_point deadline,
-                               FetchResult& out, bool& reusable, bool& stale) {
+                               BodySink* sink, FetchResult& out, bool& reusable, bool& stale) {
   lowest.expires_at(deadline);
   const auto t0 = Clock::now();
   auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), kTuple);
@@ -278,57 +280,102 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
     co_return;
   }
 
-  // The first response byte: the end of the read that delivered it. The
-  // buffer is empty here (the caller clears it), so this read is the first.
-  auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kTuple);
-  const auto first_byte = Clock::now();
-  buffer.commit(n);
-  if (n == 0) {
-    if (IsTimeout(rec)) {
-      Fail(out, Reason::kTimeout, "timed out waiting for the response");
-    } else {
-      stale = true;
-      Fail(out, Reason::kProtocol,
-           "connection closed before the response: " + (rec ? rec.message() : "no data"));
-    }
-    co_return;
-  }
-  out.phases.ttfb = first_byte - t0;
-
   http::response_parser<http::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
   parser.body_limit(options.body_limit);
+  parser.eager(true);
   if (head) parser.skip(true);
-  auto [pec, parsed] = co_await http::async_read(stream, buffer, parser, kTuple);
-  const auto done = Clock::now();
-  if (pec) {
-    if (IsTimeout(pec)) {
-      Fail(out, Reason::kTimeout,
-           parser.is_header_done() ? "timed out reading the response body"
-                                   : "timed out reading the response headers");
-    } else if (pec == http::error::body_limit) {
+  std::optional<Clock::time_point> first_byte;
+  Clock::time_point at{};
+  bool begun = false;          // the sink has seen the headers
+  bool streaming = false;      // ... and takes this body
+  bool stopped = false;        // ... and has said it is over
+  std::uint64_t streamed = 0;  // body bytes handed to the sink
+  auto body_bytes = [&] { return streamed + parser.get().body().size(); };
+  auto failed = [&](const error_code& ec) {
+    if (ec == http::error::body_limit) {
       Fail(out, Reason::kBodyTooLarge,
            "response body larger than the limit of " + std::to_string(options.body_limit) +
                " bytes");
-    } else if (pec == http::error::header_limit) {
+    } else if (ec == http::error::header_limit) {
       Fail(out, Reason::kProtocol,
            "response headers larger than the limit of " + std::to_string(options.header_limit) +
                " bytes");
     } else if (parser.is_header_done() &&
-               (IsPeerClosed(pec) || pec == http::error::partial_message)) {
+               (IsPeerClosed(ec) || ec == http::error::partial_message)) {
       Fail(out, Reason::kTruncated,
-           "response body cut off after " + std::to_string(parser.get().body().size()) +
-               " bytes: " + pec.message());
-    } else if (IsPeerClosed(pec) || pec == http::error::partial_message) {
+           "response body cut off after " + std::to_string(body_bytes()) +
+               " bytes: " + ec.message());
+    } else if (IsPeerClosed(ec) || ec == http::error::partial_message) {
       Fail(out, Reason::kProtocol, "connection closed inside the response headers");
     } else {
-      Fail(out, Reason::kProtocol, "invalid HTTP response: " + pec.message());
+      Fail(out, Reason::kProtocol, "invalid HTTP response: " + ec.message());
     }
-    co_return;
+  };
+
+  while (!parser.is_done() && !stopped) {
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kTuple);
+    at = Clock::now();
+    buffer.commit(n);
+    if (n == 0) {
+      if (IsTimeout(rec)) {
+        Fail(out, Reason::kTimeout,
+             !first_byte               ? "timed out waiting for the response"
+             : parser.is_header_done() ? "timed out reading the response body"
+                                       : "timed out reading the response headers");
+        co_return;
+      }
+      if (!first_byte) {
+        stale = true;
+        Fail(out, Reason::kProtocol,
+             "connection closed before the response: " + (rec ? rec.message() : "no data"));
+        co_return;
+      }
+      // The end of the connection ends a body without a length.
+      error_code eof;
+      if (IsPeerClosed(rec)) parser.put_eof(eof);
+      if (!IsPeerClosed(rec) || eof) {
+        failed(eof ? eof : rec);
+        co_return;
+      }
+      break;
+    }
+    if (!first_byte) {
+      first_byte = at;
+      out.phases.ttfb = at - t0;
+    }
+    while (buffer.size() > 0 && !parser.is_done()) {
+      error_code ec;
+      const auto used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      // need_more can follow body bytes (a chunk, then half the next chunk's
+      // header): those bytes are handed on before reading more.
+      const bool need_more = ec == http::error::need_more;
+      if (ec && !need_more) {
+        failed(ec);
+        co_return;
+      }
+      if (sink != nullptr && !begun && parser.is_header_done()) {
+        begun = true;
+        HttpResponse response;
+        response.status = static_cast<int>(parser.get().result_int());
+        response.headers = parser.get().base();
+        streaming = sink->Begin(response, t0, *first_byte);
+      }
+      if (streaming && !parser.get().body().empty()) {
+        auto& body = parser.get().body();
+        streamed += body.size();
+        stopped = !sink->Data(body, at);
+        body.clear();
+        if (stopped) break;
+      }
+      if (need_more || used == 0) break;
+    }
   }
-  out.phases.transfer = done - first_byte;
+  if (streaming) sink->End(at);
+  out.phases.transfer = at - *first_byte;
   auto& message = parser.get();
-  reusable = message.keep_alive() && !parser.need_eof();
+  reusable = parser.is_done() && message.keep_alive() && !parser.need_eof();
   HttpResponse response;
   response.status = static_cast<int>(message.result_int());
   response.headers = message.base();
@@ -350,7 +397,8 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
                                             const boost::urls::url_view& url,
                                             const std::vector<config::Header>& headers,
                                             std::string_view method, std::string_view body,
-                                            Clock::time_point deadline, FetchResult& out) {
+                                            Clock::time_point deadline, BodySink* sink,
+                                            FetchResult& out) {
   const std::uint16_t port = PortOf(url);
   const bool default_port = port == (url.scheme_id() == boost::urls::scheme::https ? 443 : 80);
   std::string host(url.encoded_host());
@@ -382,10 +430,10 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
     conn->buffer.clear();
     if (conn->secure) {
       co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, wire, head, options, deadline,
-                        attempt, reusable, stale);
+                        sink, attempt, reusable, stale);
     } else {
       co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, wire, head, options, deadline,
-                        attempt, reusable, stale);
+                        sink, attempt, reusable, stale);
     }
     if (reused && stale && Clock::now() < deadline) {
       // The server closed the idle connection; one fresh attempt, as any
@@ -409,7 +457,8 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
 }
 
 asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& request,
-                                               Clock::time_point deadline, CookieJar* jar) {
+                                               Clock::time_point deadline, CookieJar* jar,
+                                               BodySink* sink) {
   FetchResult out;
   // The first hop sends the configured request as it is. Only a redirect
   // changes it, and only then are these owned copies made.
@@ -437,7 +486,7 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
       }
     }
     FetchResult result;
-    co_await FetchOnce(request, url, *sent, method, body, deadline, result);
+    co_await FetchOnce(request, url, *sent, method, body, deadline, sink, result);
     if (jar != nullptr && result.response) {
       jar->Store(url, result.response->headers, std::chrono::system_clock::now());
     }

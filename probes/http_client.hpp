@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -20,6 +21,29 @@ struct HttpResponse {
   int status = 0;
   boost::beast::http::fields headers;
   std::string body;
+};
+
+// Takes a response body while it arrives, instead of having it collected.
+// Used by streaming probes; every call happens inside Fetch, on its executor.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The headers of a response are complete. `sent` is when the request was
+  // handed to the socket, `first_byte` when the read that brought the first
+  // response byte returned. Return true to take this response's body
+  // through Data (the response's `body` then stays empty), false to have it
+  // collected as usual (an error status, a redirect). Called again for each
+  // redirect hop.
+  virtual bool Begin(const HttpResponse& head, Clock::time_point sent,
+                     Clock::time_point first_byte) = 0;
+  // Body bytes (chunked framing removed) that one read brought; `at` is
+  // when that read returned. Return false to stop reading: the body said it
+  // is over, and the connection is closed rather than drained.
+  virtual bool Data(std::string_view bytes, Clock::time_point at) = 0;
+  // The body ended: the message is complete, or the connection was closed
+  // where that ends the body. `at` is when the read that showed it returned.
+  // Not called when the read fails (timeout, reset, truncation).
+  virtual void End(Clock::time_point at) = 0;
 };
 
 struct FetchResult {
@@ -50,8 +74,10 @@ class HttpClient {
   // Never throws for anything the server or the network does; all of that is
   // classified in the result. With a `jar`, every hop (redirects included)
   // sends the jar's cookies for its URL and stores what the response sets.
+  // With a `sink`, bodies it accepts are handed to it as they arrive.
   boost::asio::awaitable<FetchResult> Fetch(const config::HttpRequest& request,
-                                            Clock::time_point deadline, CookieJar* jar = nullptr);
+                                            Clock::time_point deadline, CookieJar* jar = nullptr,
+                                            BodySink* sink = nullptr);
 
   struct Connection;
 
@@ -60,7 +86,8 @@ class HttpClient {
                                          const boost::urls::url_view& url,
                                          const std::vector<config::Header>& headers,
                                          std::string_view method, std::string_view body,
-                                         Clock::time_point deadline, FetchResult& out);
+                                         Clock::time_point deadline, BodySink* sink,
+                                         FetchResult& out);
   boost::asio::awaitable<std::unique_ptr<Connection>> Connect(const boost::urls::url_view& url,
                                                               Clock::time_point deadline,
                                                               FetchResult& out);

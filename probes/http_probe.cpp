@@ -12,13 +12,29 @@ HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor ex
               config_.request.url.scheme_id() == boost::urls::scheme::https),
       secrets_(std::move(secrets)) {}
 
+void FinishRequestRun(ProbeResult& result, const FetchResult& fetch, Clock::time_point started,
+                      const config::Redactor& secrets) {
+  result.duration = Clock::now() - started;
+  result.cert_not_after = fetch.cert_not_after;
+  if (!result.Ok()) {
+    result.step = HttpProbe::kStepName;
+    if (!secrets.Empty()) result.detail = secrets.Redact(result.detail);
+  }
+  StepResult step;
+  step.name = std::string(HttpProbe::kStepName);
+  step.duration = result.duration;
+  step.phases = fetch.phases;
+  step.status = fetch.response ? fetch.response->status : 0;
+  step.reason = result.reason;
+  result.steps.push_back(std::move(step));
+}
+
 boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
   FetchResult fetch = co_await client_.Fetch(config_.request, deadline);
 
   ProbeResult result;
-  result.cert_not_after = fetch.cert_not_after;
   result.reason = fetch.reason;
   result.detail = std::move(fetch.detail);
   if (fetch.response && result.Ok()) {
@@ -30,19 +46,7 @@ boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
       }
     }
   }
-  result.duration = Clock::now() - started;
-  if (!result.Ok()) {
-    result.step = kStepName;
-    if (!secrets_->Empty()) result.detail = secrets_->Redact(result.detail);
-  }
-
-  StepResult step;
-  step.name = std::string(kStepName);
-  step.duration = result.duration;
-  step.phases = fetch.phases;
-  step.status = fetch.response ? fetch.response->status : 0;
-  step.reason = result.reason;
-  result.steps.push_back(std::move(step));
+  FinishRequestRun(result, fetch, started, *secrets_);
   co_return result;
 }
 

@@ -5,6 +5,12 @@
 
 namespace sloprobe::probes {
 
+// Ends a one-request run (http and llm_stream probes): sets its duration,
+// puts a failure on the "request" step and scrubs `secrets` from its
+// detail, and records that step's phases and status.
+void FinishRequestRun(ProbeResult& result, const FetchResult& fetch, Clock::time_point started,
+                      const config::Redactor& secrets);
+
 // `type: http`: one request, checked against `expect`.
 class HttpProbe final : public Probe {
  public:

@@ -1,6 +1,7 @@
 #include "probes/llm_stream.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 namespace sloprobe::probes {
@@ -104,18 +105,6 @@ void Ollama(const json::value& doc, StreamItem& item) {
 
 }  // namespace
 
-std::string_view LlmApiName(LlmApi api) {
-  switch (api) {
-    case LlmApi::kOpenAi:
-      return "openai";
-    case LlmApi::kAnthropic:
-      return "anthropic";
-    case LlmApi::kOllama:
-      return "ollama";
-  }
-  return "";
-}
-
 StreamItem InterpretChunk(LlmApi api, std::string_view type, std::string_view data) {
   StreamItem item;
   if (api == LlmApi::kOpenAi && data == "[DONE]") {
@@ -198,6 +187,63 @@ StreamTimer::Summary StreamTimer::Finish() const {
     s.detail = "the stream ended without a single token";
   }
   return s;
+}
+
+bool StreamDecoder::Feed(std::string_view bytes, StreamTimer::Clock::time_point at) {
+  auto add = [&](std::string_view type, std::string_view data) {
+    timer_.Add(InterpretChunk(api_, type, data), at);
+  };
+  if (api_ == LlmApi::kOllama) {
+    ndjson_.Feed(bytes, [&](std::string_view line) { add("message", line); });
+  } else {
+    sse_.Feed(bytes, [&](const SseParser::Event& e) { add(e.type, e.data); });
+  }
+  if (timer_.Terminated() || timer_.Failed()) {
+    timer_.End(at);
+    return false;
+  }
+  return true;
+}
+
+std::string BuildLlmBody(const config::LlmStream& llm, std::string_view nonce) {
+  json::object body;
+  body["model"] = llm.model;
+  json::array messages;
+  std::string system;  // Anthropic takes system text beside the messages
+  bool first = true;
+  for (const auto& m : llm.messages) {
+    std::string content = m.content;
+    if (first && !nonce.empty()) content = "[" + std::string(nonce) + "] " + content;
+    first = false;
+    if (llm.api == LlmApi::kAnthropic && m.role == "system") {
+      if (!system.empty()) system += "\n";
+      system += content;
+      continue;
+    }
+    messages.push_back(json::object{{"role", m.role}, {"content", std::move(content)}});
+  }
+  body["messages"] = std::move(messages);
+  body["stream"] = true;
+  switch (llm.api) {
+    case LlmApi::kOpenAi:
+      body["max_tokens"] = llm.max_tokens;
+      if (llm.temperature) body["temperature"] = *llm.temperature;
+      if (llm.include_usage) body["stream_options"] = json::object{{"include_usage", true}};
+      break;
+    case LlmApi::kAnthropic:
+      body["max_tokens"] = llm.max_tokens;
+      if (llm.temperature) body["temperature"] = *llm.temperature;
+      if (!system.empty()) body["system"] = system;
+      break;
+    case LlmApi::kOllama: {
+      json::object options{{"num_predict", llm.max_tokens}};
+      if (llm.temperature) options["temperature"] = *llm.temperature;
+      body["options"] = std::move(options);
+      break;
+    }
+  }
+  for (const auto& [key, value] : llm.extra_body) body[key] = value;
+  return json::serialize(body);
 }
 
 }  // namespace sloprobe::probes

@@ -7,15 +7,21 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "probes/reason.hpp"
+#include "probes/result.hpp"
+#include "probes/sse.hpp"
 
 // What the chunks of a streamed LLM response mean, per API dialect, and the
 // timings they add up to (definitions: docs/metrics.md, "LLM streams").
 namespace sloprobe::probes {
 
-enum class LlmApi { kOpenAi, kAnthropic, kOllama };
+using config::LlmApi;
+using config::LlmApiName;
 
-std::string_view LlmApiName(LlmApi api);  // "openai", "anthropic", "ollama"
+// The JSON request body for `llm` in its API's shape, streaming on. A
+// non-empty `nonce` starts the first message.
+std::string BuildLlmBody(const config::LlmStream& llm, std::string_view nonce);
 
 // One SSE event (OpenAI, Anthropic) or NDJSON line (Ollama), interpreted.
 struct StreamItem {
@@ -46,24 +52,16 @@ class StreamTimer {
   // Items completed by one read; `at` is when that read returned.
   void Add(const StreamItem& item, Clock::time_point at);
   // The read that ended the stream (terminal item or EOF) returned at `at`.
-  void End(Clock::time_point at) { end_ = at; }
+  void End(Clock::time_point at) {
+    if (!end_) end_ = at;
+  }
 
   bool Terminated() const { return terminated_; }
   bool Failed() const { return error_ || malformed_; }
 
-  struct Summary {
+  struct Summary : StreamTimings {
     Reason reason = Reason::kOk;
     std::string detail;
-    std::optional<Duration> ttfb;
-    std::optional<Duration> ttft;
-    std::vector<Duration> gaps;      // one per pair of consecutive token items
-    std::optional<Duration> e2e;     // last token item
-    std::optional<Duration> tpot;    // (e2e - ttft) / (output tokens - 1)
-    std::optional<Duration> stream;  // terminal marker or EOF
-    std::uint64_t output_tokens = 0;
-    std::optional<std::uint64_t> input_tokens;
-    bool output_tokens_approximate = false;  // counted token items, no usage
-    std::uint64_t token_items = 0;
   };
   // The outcome: stream_error, protocol, truncated (no terminal marker),
   // no_tokens, or ok, in that order of precedence.
@@ -83,6 +81,23 @@ class StreamTimer {
   bool error_ = false;
   bool malformed_ = false;
   std::string detail_;
+};
+
+// Decodes one streamed body of `api` (SSE, or NDJSON for Ollama) into a
+// StreamTimer, fed the bytes of each read with that read's time.
+class StreamDecoder {
+ public:
+  StreamDecoder(LlmApi api, StreamTimer& timer) : api_(api), timer_(timer) {}
+
+  // Returns false once nothing more needs reading: the terminal marker, an
+  // error event, or a chunk that is not valid JSON decided the outcome.
+  bool Feed(std::string_view bytes, StreamTimer::Clock::time_point at);
+
+ private:
+  LlmApi api_;
+  StreamTimer& timer_;
+  SseParser sse_;
+  NdjsonReader ndjson_;
 };
 
 }  // namespace sloprobe::probes

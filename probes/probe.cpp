@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "probes/http_probe.hpp"
+#include "probes/llm_probe.hpp"
 #include "probes/scenario_probe.hpp"
 
 namespace sloprobe::probes {
@@ -19,6 +20,9 @@ std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
                                            std::move(secrets));
       case config::ProbeType::kScenario:
         return std::make_shared<ScenarioProbe>(config, executor, tls, std::move(secrets));
+      case config::ProbeType::kLlmStream:
+        return std::make_shared<LlmStreamProbe>(config, std::move(executor), std::move(tls),
+                                                std::move(secrets));
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("probe '" + config.name + "': " + e.what());

@@ -27,6 +27,24 @@ struct PhaseTimings {
   void Add(const PhaseTimings& other);
 };
 
+// The timings of one streamed LLM response (definitions: docs/metrics.md,
+// "LLM streams"). All from t0, the moment the request was handed to the
+// socket; a value that did not happen (no token, no end) is empty.
+struct StreamTimings {
+  std::optional<Duration> ttfb;
+  std::optional<Duration> ttft;
+  std::vector<Duration> gaps;      // one per pair of consecutive token chunks
+  std::optional<Duration> e2e;     // the last token chunk
+  std::optional<Duration> tpot;    // (e2e - ttft) / (output tokens - 1)
+  std::optional<Duration> stream;  // terminal marker or end of the body
+  // From the server's usage fields; without them, the number of token chunks
+  // (then `output_tokens_approximate`).
+  std::uint64_t output_tokens = 0;
+  bool output_tokens_approximate = false;
+  std::optional<std::uint64_t> input_tokens;
+  std::uint64_t token_items = 0;  // chunks that carried output
+};
+
 struct StepResult {
   // How the cached (login) step of a scenario came about in this run.
   enum class Login {
@@ -65,6 +83,8 @@ struct ProbeResult {
   std::optional<std::chrono::seconds> retry_after;
   // Leaf certificate expiry (Unix seconds) when the run completed a TLS handshake.
   std::optional<std::int64_t> cert_not_after;
+  // llm_stream probes: set whenever a streamed body was read, failed or not.
+  std::optional<StreamTimings> stream;
 
   bool Ok() const { return reason == Reason::kOk; }
 };

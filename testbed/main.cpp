@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   testbed::Options options;
   std::string port_file;
   std::string faults_file;
+  std::string stream_file;
   std::vector<std::string> users;
   std::string token_ttl = "10m";
   std::vector<std::string> api_keys;
@@ -22,6 +23,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--port-file", port_file, "Write the bound port to this file once listening");
   app.add_option("--faults", faults_file, "YAML file with a list of fault rules");
+  app.add_option("--stream", stream_file,
+                 "YAML file shaping the LLM endpoints' streams (ttfb, first_token, gap, ...)");
+  app.add_option("--llm-api-key", options.llm_api_key,
+                 "Key the LLM endpoints require (Bearer, or x-api-key for /v1/messages); or set "
+                 "SLOPROBE_TESTBED_LLM_API_KEY")
+      ->envname("SLOPROBE_TESTBED_LLM_API_KEY");
   app.add_option("--user", users, "user:password accepted by /auth/login (repeatable)");
   app.add_option("--api-key", api_keys,
                  "Static bearer token accepted as user 'probe' (repeatable); or set "
@@ -55,13 +62,15 @@ int main(int argc, char** argv) {
   try {
     boost::asio::io_context io(1);
     testbed::Testbed bed(io.get_executor(), options);
-    if (!faults_file.empty()) {
-      std::ifstream in(faults_file);
-      if (!in) throw std::runtime_error("cannot read " + faults_file);
+    auto read = [](const std::string& path) {
+      std::ifstream in(path);
+      if (!in) throw std::runtime_error("cannot read " + path);
       std::stringstream text;
       text << in.rdbuf();
-      bed.SetFaults(testbed::ParseFaults(text.str()));
-    }
+      return text.str();
+    };
+    if (!faults_file.empty()) bed.SetFaults(testbed::ParseFaults(read(faults_file)));
+    if (!stream_file.empty()) bed.SetStream(testbed::ParseStreamSpec(read(stream_file)));
     bed.Start();
     std::cout << "sloprobe-testbed listening on port " << bed.Port() << std::endl;
     if (!port_file.empty()) {

@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "config/duration.hpp"
+#include "testbed/llm.hpp"
 
 namespace sloprobe::testbed {
 
@@ -197,6 +198,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   // Shared with test threads.
   mutable std::mutex mutex;
   std::vector<FaultRule> faults;
+  StreamSpec stream_spec;
   std::deque<Record> records;
   std::deque<std::string> issued;
   std::uint64_t next_seq = 0;
@@ -332,6 +334,16 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         return http::response<http::string_body>{http::status::no_content, 11};
       }
     }
+    if (path == "/admin/stream" && m == http::verb::put) {
+      try {
+        auto spec = ParseStreamSpec(req.body());
+        std::lock_guard lock(mutex);
+        stream_spec = std::move(spec);
+        return http::response<http::string_body>{http::status::no_content, 11};
+      } catch (const std::exception& e) {
+        return Error(http::status::bad_request, e.what());
+      }
+    }
     if (path == "/admin/tokens/expire" && m == http::verb::post) {
       // Every issued token and session stops working, as if they had all
       // expired: clients must log in again.
@@ -355,6 +367,16 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
                                      {"action", ActionName(r.action)},
                                      {"injected_ns", r.injected.count()},
                                      {"actual_ns", r.actual.count()}});
+          if (!r.token_written.empty() || r.injected_first_token > Duration::zero()) {
+            auto& o = out.back().as_object();
+            json::array gaps;
+            json::array written;
+            for (auto d : r.injected_gaps) gaps.push_back(d.count());
+            for (auto d : r.token_written) written.push_back(d.count());
+            o["injected_first_token_ns"] = r.injected_first_token.count();
+            o["injected_gaps_ns"] = std::move(gaps);
+            o["token_written_ns"] = std::move(written);
+          }
         }
         return JsonResponse(http::status::ok, out);
       }
@@ -530,6 +552,97 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
            std::string(extra) + "\r\n";
   }
 
+  // Answers an LLM endpoint: the script's events written one group at a
+  // time (events without a wait in between go out together), each token's
+  // write time recorded. Returns whether the connection stays open.
+  asio::awaitable<bool> Llm(beast::tcp_stream& stream, const http::request<http::string_body>& req,
+                            const std::string& path, LlmDialect dialect,
+                            Clock::time_point read_done, Duration fault_delay) {
+    LlmScript script;
+    StreamSpec spec;
+    {
+      std::lock_guard lock(mutex);
+      spec = stream_spec;
+      script = ScriptLlm(dialect, req, spec, options.llm_api_key, rng);
+    }
+    Record rec;
+    rec.method = std::string(req.method_string());
+    rec.path = path;
+    rec.injected = spec.ttfb + fault_delay;
+    asio::steady_timer timer(executor, read_done + rec.injected);
+    co_await timer.async_wait(kTuple);
+    stream.expires_never();
+    if (script.whole) {
+      auto& res = *script.whole;
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      rec.status = static_cast<int>(res.result_int());
+      rec.actual = Clock::now() - read_done;
+      AddRecord(rec);
+      auto [wec, w] = co_await http::async_write(stream, res, kTuple);
+      co_return !wec && res.keep_alive();
+    }
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + script.content_type +
+                       "\r\nCache-Control: no-cache\r\n";
+    head += spec.chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n";
+    rec.status = 200;
+    rec.actual = Clock::now() - read_done;
+    auto [hec, hw] = co_await asio::async_write(stream.socket(), asio::buffer(head), kTuple);
+    if (hec) co_return false;
+    auto target = Clock::now();
+    std::string pending;
+    int pending_tokens = 0;
+    auto flush = [&]() -> asio::awaitable<bool> {
+      if (pending.empty()) co_return true;
+      std::string wire;
+      if (spec.chunked) {
+        char size[20];
+        std::snprintf(size, sizeof size, "%zx\r\n", pending.size());
+        wire = size + pending + "\r\n";
+      } else {
+        wire = std::move(pending);
+      }
+      pending.clear();
+      auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(wire), kTuple);
+      const auto at = Clock::now() - read_done;
+      for (; pending_tokens > 0; --pending_tokens) rec.token_written.push_back(at);
+      co_return !ec;
+    };
+    bool ok = true;
+    bool first_token = true;
+    for (const auto& event : script.events) {
+      if (stopped) break;
+      if (event.wait > Duration::zero()) {
+        if (!(ok = co_await flush())) break;
+        target += event.wait;
+        timer.expires_at(target);
+        co_await timer.async_wait(kTuple);
+      }
+      if (event.token) {
+        if (first_token) {
+          rec.injected_first_token = event.wait;
+        } else {
+          rec.injected_gaps.push_back(event.wait);
+        }
+        first_token = false;
+        ++pending_tokens;
+      }
+      pending += event.bytes;
+    }
+    if (ok) ok = co_await flush();
+    AddRecord(rec);
+    if (ok && spec.hold > Duration::zero() && !stopped) {
+      // A server that keeps the body open after its end marker: a client
+      // that waits for the end of the body waits this long.
+      timer.expires_after(spec.hold);
+      co_await timer.async_wait(kTuple);
+    }
+    if (!ok || script.cut || !spec.chunked) co_return false;
+    auto [eec, ew] =
+        co_await asio::async_write(stream.socket(), asio::buffer("0\r\n\r\n", 5), kTuple);
+    co_return !eec && req.keep_alive();
+  }
+
   asio::awaitable<void> Accept() {
     auto self = shared_from_this();
     while (!stopped) {
@@ -567,6 +680,11 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         continue;
       }
       const auto decision = Decide(req.method_string(), path);
+      if (auto dialect = LlmEndpoint(path);
+          dialect && !decision.error && decision.action == Action::kNone) {
+        open = co_await Llm(stream, req, path, *dialect, read_done, decision.delay);
+        continue;
+      }
       // An injected error replaces the work, as a failing server's would:
       // a DELETE answered 503 deletes nothing.
       auto res = decision.error
@@ -699,6 +817,11 @@ void Testbed::Stop() {
 }
 
 std::uint16_t Testbed::Port() const { return state_->acceptor.local_endpoint().port(); }
+
+void Testbed::SetStream(StreamSpec spec) {
+  std::lock_guard lock(state_->mutex);
+  state_->stream_spec = std::move(spec);
+}
 
 void Testbed::SetFaults(std::vector<FaultRule> rules) {
   std::lock_guard lock(state_->mutex);

@@ -49,6 +49,31 @@ struct FaultRule {
 // with the line of the problem.
 std::vector<FaultRule> ParseFaults(const std::string& text);
 
+// How the fake LLM endpoints (/v1/chat/completions, /v1/messages,
+// /api/chat) stream. Changeable while the testbed runs.
+struct StreamSpec {
+  Duration ttfb{};                               // request read -> response headers
+  Duration first_token{};                        // headers -> first token chunk (prefill)
+  Duration gap = std::chrono::milliseconds(10);  // between token chunks
+  Duration gap_random{};                         // plus a uniform random extra in [0, gap_random)
+  int chunks = 8;  // token chunks (fewer when max_tokens asks for less)
+  int tokens_per_chunk = 1;
+  bool role_chunk = true;          // OpenAI: a role-only chunk right after the headers
+  bool usage = true;               // usage fields (OpenAI: only when include_usage asks)
+  int ping_every = 0;              // Anthropic: a ping event after every N token chunks
+  bool comments = false;           // an SSE comment line before every event
+  std::string line_ending = "\n";  // "\n", "\r\n" or "\r"
+  int error_after = -1;            // an error event after N token chunks; then the body ends
+  int truncate_after = -1;         // connection closed after N token chunks, no end marker
+  bool no_tokens = false;          // empty deltas only, then the end marker
+  bool chunked = true;             // chunked encoding; false: the body ends with the connection
+  Duration hold{};                 // after the end marker, wait this long before ending the body
+};
+
+// Parses a StreamSpec from YAML or JSON text (keys as above, durations as
+// "20ms"); throws std::runtime_error naming the line of the problem.
+StreamSpec ParseStreamSpec(const std::string& text);
+
 struct Record {
   std::uint64_t seq = 0;
   std::string method;
@@ -57,6 +82,12 @@ struct Record {
   Action action = Action::kNone;
   Duration injected{};  // the delay chosen for this request
   Duration actual{};    // request fully read -> first response byte written
+  // LLM streams: the waits injected before the first token chunk and before
+  // each later one, and when each token chunk's write completed (from the
+  // request fully read).
+  Duration injected_first_token{};
+  std::vector<Duration> injected_gaps;
+  std::vector<Duration> token_written;
 };
 
 struct Options {
@@ -67,6 +98,9 @@ struct Options {
   // Static bearer tokens accepted as the named user, like a platform's API
   // keys: token -> user.
   std::map<std::string, std::string> api_keys;
+  // The key the LLM endpoints require (Bearer, or x-api-key for /v1/messages);
+  // empty: none.
+  std::string llm_api_key;
   std::size_t record_limit = 100000;
 };
 
@@ -82,6 +116,7 @@ class Testbed {
 
   // Thread-safe: tests call these from their own thread.
   void SetFaults(std::vector<FaultRule> rules);
+  void SetStream(StreamSpec spec);
   std::vector<Record> Records() const;
   void ClearRecords();
   // Every bearer token and session id issued so far (at most the last

@@ -159,7 +159,7 @@ probes:
   - name: b
     type: htp
   - name: c
-    type: llm_stream
+    type: websocket
   - type: http
     request: {url: "http://x/"}
 )",
@@ -168,7 +168,7 @@ probes:
                 {5, 11, "invalid probe name 'bad name!'"},
                 {7, 20, "must start with http:// or https://"},
                 {9, 11, "unknown probe type 'htp' in probe 'b'; did you mean 'http'?"},
-                {11, 11, "probe type 'llm_stream' is not supported yet"},
+                {11, 11, "probe type 'websocket' is not supported yet"},
                 {12, 5, "probe #4 has no 'name'"}});
 }
 
