@@ -1,5 +1,5 @@
 // Which chunks of each LLM dialect are tokens, usage and end markers, and
-// the timings a stream adds up to (BRIEF section 4's definitions).
+// the timings a stream adds up to (definitions: docs/metrics.md, "LLM streams").
 #include "probes/llm_stream.hpp"
 
 #include <gtest/gtest.h>
