@@ -1,5 +1,6 @@
 #include "probes/llm_stream.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -111,8 +112,12 @@ StreamItem InterpretChunk(LlmApi api, std::string_view type, std::string_view da
     item.terminal = true;
     return item;
   }
+  // A chunk is small: its JSON lives in a stack buffer (spilling to the
+  // heap only when larger), not in one allocation per value.
+  unsigned char buffer[4096];
+  json::monotonic_resource memory(buffer, sizeof buffer);
   boost::system::error_code ec;
-  const auto doc = json::parse(data, ec);
+  const auto doc = json::parse(data, ec, &memory);
   if (ec || !doc.is_object()) {
     item.malformed = true;
     return item;

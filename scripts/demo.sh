@@ -29,8 +29,10 @@ done
 
 export PLATFORM_PASSWORD=probe-password
 export SLOPROBE_DEMO_API_KEY=demo-api-key
+export SLOPROBE_DEMO_LLM_KEY=sk-demo-llm-key
 build/testbed/sloprobe-testbed --listen "127.0.0.1:$TESTBED_PORT" --port-file "$work/testbed.port" \
   --user "probe:$PLATFORM_PASSWORD" --api-key "$SLOPROBE_DEMO_API_KEY" \
+  --llm-api-key "$SLOPROBE_DEMO_LLM_KEY" --stream testbed/demo-stream.yml \
   --faults testbed/demo-faults.yml >"$work/testbed.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/testbed.port" ] && break; sleep 0.1; done
@@ -84,6 +86,9 @@ Try in Prometheus:
     sum by (step, reason) (sloprobe_probe_failures_total{probe="agents-flow"}) > 0
   logins reused from the cache vs. sent:
     sloprobe_scenario_logins_total
+  LLM streams: p95 time to first token and mean gap between chunks, per API:
+    histogram_quantile(0.95, sum by (probe, api, le) (rate(sloprobe_llm_time_to_first_token_seconds_bucket[1m])))
+    rate(sloprobe_llm_inter_chunk_seconds_sum[1m]) / rate(sloprobe_llm_inter_chunk_seconds_count[1m])
 
 MSG
 summary() {

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   app.add_option("--login-rate", options.logins_per_minute,
                  "Logins per minute before 429 with Retry-After (0: no limit)")
       ->capture_default_str();
+  app.add_option("--record-limit", options.record_limit,
+                 "Requests kept for /admin/records (the oldest are dropped)")
+      ->capture_default_str();
   app.add_option("--token-ttl", token_ttl, "Lifetime of issued tokens")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

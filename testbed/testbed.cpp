@@ -210,6 +210,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   std::map<std::string, Agent> agents;
   std::deque<Clock::time_point> logins;  // within the last minute, for --login-rate
   std::uint64_t logins_granted = 0;
+  std::uint64_t llm_chunks = 0;  // token chunks written by the LLM endpoints
   std::uint64_t next_id = 1;
 
   Decision Decide(std::string_view method, std::string_view path) {
@@ -353,7 +354,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     if (path == "/admin/state" && m == http::verb::get) {
       return JsonResponse(http::status::ok, json::object{{"logins", logins_granted},
                                                          {"tokens", tokens.size()},
-                                                         {"agents", agents.size()}});
+                                                         {"agents", agents.size()},
+                                                         {"llm_chunks", llm_chunks}});
     }
     if (path == "/admin/records") {
       if (m == http::verb::get) {
@@ -605,6 +607,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       pending.clear();
       auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(wire), kTuple);
       const auto at = Clock::now() - read_done;
+      llm_chunks += static_cast<std::uint64_t>(pending_tokens);
       for (; pending_tokens > 0; --pending_tokens) rec.token_written.push_back(at);
       co_return !ec;
     };

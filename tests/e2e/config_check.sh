@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 sloprobe=$1 src=$3
 
-export PLATFORM_PASSWORD=example SLOPROBE_DEMO_API_KEY=example
+export PLATFORM_PASSWORD=example SLOPROBE_DEMO_API_KEY=example SLOPROBE_DEMO_LLM_KEY=example OPENAI_API_KEY=example
 for f in "$src"/config/examples/*.yml; do
   out=$("$sloprobe" --config.check --config.file "$f") || fail "$f does not check: $out"
   echo "$out" | grep -q ': OK, ' || fail "unexpected output for $f: $out"

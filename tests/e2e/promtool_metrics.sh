@@ -21,6 +21,13 @@ probes:
   - name: failing
     type: http
     request: {url: "http://127.0.0.1:$TESTBED_PORT/loop"}
+  - name: chat
+    type: llm_stream
+    api: openai
+    url: "http://127.0.0.1:$TESTBED_PORT/v1/chat/completions"
+    model: e2e-model
+    prompt: Hi
+    objectives: {ttft: {threshold: 250ms}, inter_chunk: {threshold: 50ms}, e2e: {threshold: 900ms}}
   - name: flow
     type: scenario
     steps:
@@ -65,4 +72,8 @@ grep -q '^sloprobe_step_duration_seconds_count{probe="flow",step="delete"} [1-9]
   fail "cleanup step not measured"
 grep -q '^sloprobe_scenario_logins_total{probe="flow",result="reused",step="login"} [1-9]' "$E2E_DIR/metrics.txt" ||
   fail "cached login not reused"
+grep -q '^sloprobe_llm_time_to_first_token_seconds_bucket{api="openai",model="e2e-model",probe="chat",le="0.25"} [1-9]' "$E2E_DIR/metrics.txt" ||
+  fail "LLM stream not measured, or its objective not a bucket bound"
+grep -q '^sloprobe_llm_inter_chunk_seconds_count{api="openai",model="e2e-model",probe="chat"} [1-9]' "$E2E_DIR/metrics.txt" ||
+  fail "LLM inter-chunk gaps not measured"
 echo "promtool_metrics: 1 passed, 0 failed"

@@ -113,6 +113,20 @@ probes:
       - name: delete
         always: true
         request: {method: DELETE, url: "BASE/agents/${id}", headers: {Authorization: "Bearer ${token}"}}
+  - name: echoed-llm-key
+    type: llm_stream
+    api: openai
+    url: "BASE/echo"
+    api_key: "${secrets.api_key}"
+    model: m
+    prompt: "${secrets.password}"
+  - name: llm-stream-error
+    type: llm_stream
+    api: anthropic
+    url: "BASE/v1/messages"
+    api_key: "${secrets.api_key}"
+    model: m
+    prompt: Hi
 )yaml";
 
 // The reason each probe must fail with, so that the scan covers real paths.
@@ -128,6 +142,8 @@ const std::map<std::string, std::string> kReasons{
     {"limited", "rate_limited"},
     {"no-token-field", "expectation"},
     {"cleanup-fails", "http_status"},
+    {"echoed-llm-key", "protocol"},
+    {"llm-stream-error", "stream_error"},
 };
 
 class Secrets : public ::testing::Test {
@@ -145,6 +161,9 @@ class Secrets : public ::testing::Test {
 - {route: /stall, action: stall, stall_max: 2s}
 - {route: DELETE /agents/*, error_ratio: 1, error_status: 503}
 )yaml");
+    testbed::StreamSpec stream;
+    stream.error_after = 1;
+    bed_->Bed().SetStream(stream);
     std::string yaml = Replace(kProbes, "LIMITED", limited_->Url(""));
     yaml = Replace(yaml, "BASE", bed_->Url(""));
     config_ = ConfigFromYaml(Replace(yaml, "CLOSED", std::to_string(ClosedPort())));

@@ -354,6 +354,8 @@ TEST(Loader, ShippedExamplesAreValid) {
   for (const char* name : {"demo.yml", "platform.yml"}) {
     ::setenv("PLATFORM_PASSWORD", "example-password", 1);
     ::setenv("SLOPROBE_DEMO_API_KEY", "example-api-key", 1);
+    ::setenv("SLOPROBE_DEMO_LLM_KEY", "example-llm-key", 1);
+    ::setenv("OPENAI_API_KEY", "example-openai-key", 1);
     const auto path = std::string(SLOPROBE_SOURCE_DIR) + "/config/examples/" + name;
     const auto r = LoadConfigFile(path);
     EXPECT_TRUE(r.config) << path << ": "

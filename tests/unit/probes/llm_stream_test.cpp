@@ -173,5 +173,65 @@ TEST(StreamTimer, FailuresInOrderOfPrecedence) {
   }
 }
 
+// A whole stream of each dialect, decoded with the stream split into two
+// reads at every byte offset: the same outcome every time, and the read
+// holding the end marker is the last one wanted.
+TEST(StreamDecoder, EveryDialectWhateverTheSplit) {
+  const std::pair<LlmApi, std::string> streams[] = {
+      {LlmApi::kOpenAi,
+       "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\r\n\r\n"
+       ": keep-alive\r\n\r\n"
+       "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\n"
+       "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\r\n\r\n"
+       "data: {\"choices\":[],\"usage\":{\"completion_tokens\":3,\"prompt_tokens\":4}}\r\n\r\n"
+       "data: [DONE]\r\n\r\n"},
+      {LlmApi::kAnthropic,
+       "event: message_start\rdata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+       "{\"input_tokens\":4,\"output_tokens\":1}}}\r\r"
+       "event: content_block_delta\rdata: {\"type\":\"content_block_delta\",\"delta\":"
+       "{\"text\":\"Hel\"}}\r\r"
+       "event: ping\rdata: {\"type\":\"ping\"}\r\r"
+       "event: content_block_delta\rdata: {\"type\":\"content_block_delta\",\"delta\":"
+       "{\"text\":\"lo\"}}\r\r"
+       "event: message_delta\rdata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":3}}"
+       "\r\r"
+       "event: message_stop\rdata: {\"type\":\"message_stop\"}\r\r"},
+      {LlmApi::kOllama,
+       "{\"message\":{\"content\":\"Hel\"},\"done\":false}\n"
+       "{\"message\":{\"content\":\"lo\"},\"done\":false}\n"
+       "{\"message\":{\"content\":\"\"},\"done\":true,\"eval_count\":3,\"prompt_eval_count\":4}\n"},
+  };
+  const StreamTimer::Clock::time_point t0{};
+  for (const auto& [api, text] : streams) {
+    // The end marker is dispatched by the first character of the break that
+    // ends its event: a CRLF's LF may come after.
+    const std::size_t dispatch = text.size() - (text.ends_with("\r\n") ? 1 : 0);
+    for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+      StreamTimer timer(t0);
+      StreamDecoder decoder(api, timer);
+      const bool more = decoder.Feed(std::string_view(text).substr(0, cut), t0 + 1ms);
+      EXPECT_EQ(more, cut < dispatch) << LlmApiName(api) << " cut at " << cut;
+      if (more) {
+        EXPECT_FALSE(decoder.Feed(std::string_view(text).substr(cut), t0 + 2ms));
+      }
+      const auto s = timer.Finish();
+      ASSERT_EQ(s.reason, Reason::kOk) << LlmApiName(api) << " cut at " << cut << ": " << s.detail;
+      EXPECT_EQ(s.token_items, 2u);
+      EXPECT_EQ(s.output_tokens, 3u);
+      EXPECT_EQ(s.input_tokens, 4u);
+      EXPECT_EQ(s.gaps.size(), 1u);
+      EXPECT_EQ(s.stream, cut < dispatch ? 2ms : 1ms);
+    }
+  }
+}
+
+TEST(StreamDecoder, StopsAtAnErrorEvent) {
+  StreamTimer timer({});
+  StreamDecoder decoder(LlmApi::kOpenAi, timer);
+  EXPECT_TRUE(decoder.Feed("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n", {}));
+  EXPECT_FALSE(decoder.Feed("data: {\"error\":{\"message\":\"boom\"}}\n\n", {}));
+  EXPECT_EQ(timer.Finish().reason, Reason::kStreamError);
+}
+
 }  // namespace
 }  // namespace sloprobe::probes
