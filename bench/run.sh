@@ -15,3 +15,6 @@ bench/cpu_per_probe.sh build 1000 30
 echo
 echo "## TTFB accuracy against injected ground truth"
 bench/ttfb_accuracy.sh build 1000
+echo
+echo "## LLM streams"
+bench/llm_stream.sh build 300 20
