@@ -17,7 +17,7 @@ namespace http = boost::beast::http;
 // collected whole and judged after the fetch.
 class StreamReader final : public BodySink {
  public:
-  explicit StreamReader(LlmApi api) : api_(api) {}
+  StreamReader(LlmApi api, const config::Redactor& scrub) : api_(api), scrub_(scrub) {}
 
   bool Begin(const HttpResponse& head, Clock::time_point sent,
              Clock::time_point first_byte) override {
@@ -27,7 +27,7 @@ class StreamReader final : public BodySink {
     if (head.headers[http::field::content_type].starts_with("application/json")) return false;
     timer_.emplace(sent);
     timer_->FirstByte(first_byte);
-    decoder_.emplace(api_, *timer_);
+    decoder_.emplace(api_, *timer_, &scrub_);
     return true;
   }
   bool Data(std::string_view bytes, Clock::time_point at) override {
@@ -39,6 +39,7 @@ class StreamReader final : public BodySink {
 
  private:
   LlmApi api_;
+  const config::Redactor& scrub_;
   std::optional<StreamTimer> timer_;
   std::optional<StreamDecoder> decoder_;  // refers to *timer_
 };
@@ -57,7 +58,7 @@ void JudgeWholeResponse(LlmApi api, const HttpResponse& response, const config::
   const auto item = InterpretChunk(api, "message", response.body);
   if (item.error) {
     result.reason = Reason::kStreamError;
-    result.detail = "error in the response: " + scrub.Redact(item.error_detail);
+    result.detail = "error in the response: " + QuoteError(item.error_detail, &scrub);
   } else {
     result.reason = Reason::kProtocol;
     result.detail =
@@ -81,7 +82,7 @@ LlmStreamProbe::LlmStreamProbe(config::ProbeConfig config, boost::asio::any_io_e
 boost::asio::awaitable<ProbeResult> LlmStreamProbe::Run() {
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
-  StreamReader reader(config_.llm.api);
+  StreamReader reader(config_.llm.api, *secrets_);
   FetchResult fetch;
   if (config_.llm.nonce) {
     config::HttpRequest request = config_.request;

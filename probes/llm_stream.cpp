@@ -30,14 +30,17 @@ std::optional<std::uint64_t> Count(const json::value* v) {
   return std::nullopt;
 }
 
-// The server's error text, cut short: it becomes a log field.
+// The server's error text as it is (bounded): secrets are scrubbed from it
+// before it is shortened for a message (QuoteError).
 std::string ErrorText(const json::value* error) {
-  if (error != nullptr && error->is_string()) return Excerpt(error->as_string());
+  constexpr std::size_t kLimit = 4096;
+  auto bounded = [](std::string_view s) { return std::string(s.substr(0, kLimit)); };
+  if (error != nullptr && error->is_string()) return bounded(error->as_string());
   if (const auto* message = Field(error, "message"); NonEmptyString(message)) {
-    return Excerpt(message->as_string());
+    return bounded(message->as_string());
   }
   if (const auto* type = Field(error, "type"); NonEmptyString(type)) {
-    return Excerpt(type->as_string());
+    return bounded(type->as_string());
   }
   return "no message";
 }
@@ -194,9 +197,15 @@ StreamTimer::Summary StreamTimer::Finish() const {
   return s;
 }
 
+std::string QuoteError(std::string_view text, const config::Redactor* scrub) {
+  return Excerpt(scrub != nullptr ? scrub->Redact(text) : std::string(text));
+}
+
 bool StreamDecoder::Feed(std::string_view bytes, StreamTimer::Clock::time_point at) {
   auto add = [&](std::string_view type, std::string_view data) {
-    timer_.Add(InterpretChunk(api_, type, data), at);
+    auto item = InterpretChunk(api_, type, data);
+    if (item.error) item.error_detail = QuoteError(item.error_detail, scrub_);
+    timer_.Add(item, at);
   };
   if (api_ == LlmApi::kOllama) {
     ndjson_.Feed(bytes, [&](std::string_view line) { add("message", line); });

@@ -25,11 +25,13 @@ std::string BuildLlmBody(const config::LlmStream& llm, std::string_view nonce);
 
 // One SSE event (OpenAI, Anthropic) or NDJSON line (Ollama), interpreted.
 struct StreamItem {
-  bool token = false;        // carries output: text, reasoning or a tool call
-  bool terminal = false;     // [DONE], message_stop, done: true
-  bool error = false;        // the server reported an error inside the stream
-  bool malformed = false;    // not the JSON the dialect promises
-  std::string error_detail;  // short, from the server's error message
+  bool token = false;      // carries output: text, reasoning or a tool call
+  bool terminal = false;   // [DONE], message_stop, done: true
+  bool error = false;      // the server reported an error inside the stream
+  bool malformed = false;  // not the JSON the dialect promises
+  // The server's error message as sent (up to 4 KiB); it may quote a
+  // credential, so it goes through QuoteError before any message.
+  std::string error_detail;
   // Usage as the server reports it. Anthropic's output count is cumulative
   // over message_delta events; the last one seen wins.
   std::optional<std::uint64_t> output_tokens;
@@ -38,6 +40,10 @@ struct StreamItem {
 
 // `type` is the SSE event type ("message" when unnamed; ignored for Ollama).
 StreamItem InterpretChunk(LlmApi api, std::string_view type, std::string_view data);
+
+// A server's error text for a message: `scrub`bed first, then shortened, so
+// that a credential cut in half by the shortening is still found.
+std::string QuoteError(std::string_view text, const config::Redactor* scrub);
 
 // Adds items up into the timings of one stream. Times are those of the read
 // that completed each item; items from one read share a time.
@@ -87,7 +93,9 @@ class StreamTimer {
 // StreamTimer, fed the bytes of each read with that read's time.
 class StreamDecoder {
  public:
-  StreamDecoder(LlmApi api, StreamTimer& timer) : api_(api), timer_(timer) {}
+  // Error events are quoted through QuoteError with `scrub`.
+  StreamDecoder(LlmApi api, StreamTimer& timer, const config::Redactor* scrub = nullptr)
+      : api_(api), timer_(timer), scrub_(scrub) {}
 
   // Returns false once nothing more needs reading: the terminal marker, an
   // error event, or a chunk that is not valid JSON decided the outcome.
@@ -96,6 +104,7 @@ class StreamDecoder {
  private:
   LlmApi api_;
   StreamTimer& timer_;
+  const config::Redactor* scrub_;
   SseParser sse_;
   NdjsonReader ndjson_;
 };

@@ -225,6 +225,21 @@ TEST(StreamDecoder, EveryDialectWhateverTheSplit) {
   }
 }
 
+TEST(StreamDecoder, AKeyInAnErrorMessageIsScrubbedBeforeItIsShortened) {
+  // Long enough that a message quoting it would be cut inside it.
+  const std::string key = "sk-" + std::string(90, 'k');
+  config::Redactor scrub;
+  scrub.Add(key);
+  StreamTimer timer({});
+  StreamDecoder decoder(LlmApi::kOpenAi, timer, &scrub);
+  decoder.Feed("data: {\"error\":{\"message\":\"Incorrect API key provided: " + key + "\"}}\n\n",
+               {});
+  const auto s = timer.Finish();
+  EXPECT_EQ(s.reason, Reason::kStreamError);
+  EXPECT_NE(s.detail.find("<redacted>"), std::string::npos) << s.detail;
+  EXPECT_EQ(s.detail.find("sk-kkkk"), std::string::npos) << s.detail;
+}
+
 TEST(StreamDecoder, StopsAtAnErrorEvent) {
   StreamTimer timer({});
   StreamDecoder decoder(LlmApi::kOpenAi, timer);
