@@ -150,6 +150,15 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                     .Name("sloprobe_probe_last_run_timestamp_seconds")
                     .Help("Unix time at which the last run of the probe finished.")
                     .Register(*registry_)),
+      interval_(BuildGauge()
+                    .Name("sloprobe_probe_interval_seconds")
+                    .Help("Configured interval between planned runs of the probe.")
+                    .Register(*registry_)),
+      consecutive_failures_(BuildGauge()
+                                .Name("sloprobe_probe_consecutive_failures")
+                                .Help("Runs of the probe that failed in a row, up to the last "
+                                      "one; 0 after a success.")
+                                .Register(*registry_)),
       objective_latency_(BuildGauge()
                              .Name("sloprobe_objective_latency_seconds")
                              .Help("Configured latency objective threshold of the probe.")
@@ -285,6 +294,9 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   postponed_ = &owner.postponed_.Add(labels);
   success_ = &owner.success_.Add(labels);
   last_run_ = &owner.last_run_.Add(labels);
+  interval_ = &owner.interval_.Add(labels);
+  interval_->Set(config::ToSeconds(config.interval));
+  consecutive_failures_ = &owner.consecutive_failures_.Add(labels);
   switch (config.type) {
     case config::ProbeType::kHttp:
       AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
@@ -419,6 +431,8 @@ ProbeMetrics::~ProbeMetrics() {
   owner_.postponed_.Remove(postponed_);
   owner_.success_.Remove(success_);
   owner_.last_run_.Remove(last_run_);
+  owner_.interval_.Remove(interval_);
+  owner_.consecutive_failures_.Remove(consecutive_failures_);
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
   if (llm_) {
@@ -466,6 +480,11 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
   // histogram makes, so slow_total == count - bucket{le=threshold}.
   if (slow_ != nullptr && seconds > threshold_seconds_) slow_->Increment();
   success_->Set(result.Ok() ? 1 : 0);
+  if (result.Ok()) {
+    consecutive_failures_->Set(0);
+  } else {
+    consecutive_failures_->Increment();
+  }
   last_run_->Set(now_unix);
   if (!result.Ok()) {
     // A run that failed outside any step (an internal error) is put on the first.

@@ -99,6 +99,8 @@ class ProbeMetrics {
   prometheus::Counter* postponed_;
   prometheus::Gauge* success_;
   prometheus::Gauge* last_run_;
+  prometheus::Gauge* interval_;
+  prometheus::Gauge* consecutive_failures_;
   std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> objectives_;
   prometheus::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
@@ -132,6 +134,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& postponed_;
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Gauge>& last_run_;
+  prometheus::Family<prometheus::Gauge>& interval_;
+  prometheus::Family<prometheus::Gauge>& consecutive_failures_;
   prometheus::Family<prometheus::Gauge>& objective_latency_;
   prometheus::Family<prometheus::Gauge>& objective_quantile_;
   prometheus::Family<prometheus::Gauge>& objective_error_ratio_;

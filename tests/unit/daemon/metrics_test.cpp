@@ -83,6 +83,25 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
                                {{"probe", "p"}, {"step", "request"}, {"phase", "tls"}}));
 }
 
+TEST(Metrics, IntervalAndFailuresInARowAreExported) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(Probe("    interval: 45s\n"));
+  const test::LabelSet labels{{"probe", "p"}};
+  auto in_a_row = [&] {
+    return MetricValue(registry->Collect(), "sloprobe_probe_consecutive_failures", labels);
+  };
+  EXPECT_EQ(MetricValue(registry->Collect(), "sloprobe_probe_interval_seconds", labels), 45);
+  EXPECT_EQ(in_a_row(), 0);
+  pm->Record(Result(5ms, probes::Reason::kTimeout), 1);
+  pm->Record(Result(5ms, probes::Reason::kConnect), 2);
+  EXPECT_EQ(in_a_row(), 2);
+  pm->Record(Result(5ms), 3);
+  EXPECT_EQ(in_a_row(), 0);
+  pm->Record(Result(5ms, probes::Reason::kTimeout), 4);
+  EXPECT_EQ(in_a_row(), 1);
+}
+
 TEST(Metrics, RemovingAProbeRemovesItsSeries) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
