@@ -9,7 +9,8 @@ packages=(
   libboost1.81-dev prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libssl-dev libgtest-dev libgmock-dev libcli11-dev
   # tests, demo and benchmarks
-  prometheus prometheus-blackbox-exporter nginx-light wrk curl openssl
+  prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
+  wrk curl openssl
   procps python3
 )
 
