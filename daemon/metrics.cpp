@@ -225,6 +225,21 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                               .Help("LLM streams: whether the last stream carried token usage "
                                     "(1) or output tokens were counted from chunks (0).")
                               .Register(*registry_)),
+      llm_ttft_slow_(BuildCounter()
+                         .Name("sloprobe_llm_ttft_slow_total")
+                         .Help("LLM streams: time-to-first-token samples above the ttft "
+                               "objective threshold.")
+                         .Register(*registry_)),
+      llm_inter_chunk_slow_(BuildCounter()
+                                .Name("sloprobe_llm_inter_chunk_slow_total")
+                                .Help("LLM streams: inter-chunk gaps above the inter_chunk "
+                                      "objective threshold.")
+                                .Register(*registry_)),
+      llm_e2e_slow_(BuildCounter()
+                        .Name("sloprobe_llm_e2e_slow_total")
+                        .Help("LLM streams: time-to-last-token samples above the e2e "
+                              "objective threshold.")
+                        .Register(*registry_)),
       objective_ttft_(BuildGauge()
                           .Name("sloprobe_objective_ttft_seconds")
                           .Help("Configured time-to-first-token objective threshold.")
@@ -356,6 +371,11 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
   const auto ttft = bounds(b.ttft, DefaultLlmTtftBuckets(), o.ttft);
   const auto gaps = bounds(b.inter_chunk, DefaultLlmGapBuckets(), o.inter_chunk);
   const auto e2e = bounds(b.e2e, DefaultLlmE2eBuckets(), o.e2e);
+  auto slow = [&](prometheus::Family<prometheus::Counter>& family,
+                  const std::optional<config::LatencyObjective>& objective) {
+    if (!objective) return SlowSamples{};
+    return SlowSamples{&family.Add(labels), config::ToSeconds(objective->threshold)};
+  };
   llm_ = LlmSeries{&owner_.llm_ttfb_.Add(labels, ttft),
                    &owner_.llm_ttft_.Add(labels, ttft),
                    &owner_.llm_gaps_.Add(labels, gaps),
@@ -365,7 +385,10 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
                    &owner_.llm_tokens_per_chunk_.Add(labels, DefaultTokensPerChunkBuckets()),
                    &owner_.llm_output_tokens_.Add(labels),
                    &owner_.llm_input_tokens_.Add(labels),
-                   &owner_.llm_usage_reported_.Add(labels)};
+                   &owner_.llm_usage_reported_.Add(labels),
+                   slow(owner_.llm_ttft_slow_, o.ttft),
+                   slow(owner_.llm_inter_chunk_slow_, o.inter_chunk),
+                   slow(owner_.llm_e2e_slow_, o.e2e)};
 }
 
 void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
@@ -375,9 +398,14 @@ void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
   };
   observe(llm_->ttfb, s.ttfb);
   observe(llm_->ttft, s.ttft);
-  for (const auto gap : s.gaps) llm_->gaps->Observe(Seconds(gap));
+  if (s.ttft) llm_->ttft_slow.Observe(Seconds(*s.ttft));
+  for (const auto gap : s.gaps) {
+    llm_->gaps->Observe(Seconds(gap));
+    llm_->gaps_slow.Observe(Seconds(gap));
+  }
   observe(llm_->tpot, s.tpot);
   observe(llm_->e2e, s.e2e);
+  if (s.e2e) llm_->e2e_slow.Observe(Seconds(*s.e2e));
   observe(llm_->stream, s.stream);
   if (!s.output_tokens_approximate && s.token_items > 0) {
     llm_->tokens_per_chunk->Observe(static_cast<double>(s.output_tokens) /
@@ -448,6 +476,13 @@ ProbeMetrics::~ProbeMetrics() {
     owner_.llm_output_tokens_.Remove(llm_->output_tokens);
     owner_.llm_input_tokens_.Remove(llm_->input_tokens);
     owner_.llm_usage_reported_.Remove(llm_->usage_reported);
+    const std::pair<prometheus::Family<prometheus::Counter>*, const SlowSamples*> slow[] = {
+        {&owner_.llm_ttft_slow_, &llm_->ttft_slow},
+        {&owner_.llm_inter_chunk_slow_, &llm_->gaps_slow},
+        {&owner_.llm_e2e_slow_, &llm_->e2e_slow}};
+    for (auto [family, samples] : slow) {
+      if (samples->counter != nullptr) family->Remove(samples->counter);
+    }
   }
   for (auto& [name, series] : steps_) {
     for (auto* h : series.phases) {

@@ -67,6 +67,15 @@ class ProbeMetrics {
   };
   ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
   StepSeries& Step(const std::string& name);
+  // Samples above an LLM objective's threshold (a bucket boundary, so the
+  // count equals _count - _bucket{le=threshold}); null without the objective.
+  struct SlowSamples {
+    prometheus::Counter* counter = nullptr;
+    double threshold = 0;
+    void Observe(double seconds) const {
+      if (counter != nullptr && seconds > threshold) counter->Increment();
+    }
+  };
   struct LlmSeries {
     prometheus::Histogram* ttfb;
     prometheus::Histogram* ttft;
@@ -78,6 +87,9 @@ class ProbeMetrics {
     prometheus::Counter* output_tokens;
     prometheus::Counter* input_tokens;
     prometheus::Gauge* usage_reported;
+    SlowSamples ttft_slow;
+    SlowSamples gaps_slow;
+    SlowSamples e2e_slow;
   };
   void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached,
                bool stream = false);
@@ -150,6 +162,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& llm_output_tokens_;
   prometheus::Family<prometheus::Counter>& llm_input_tokens_;
   prometheus::Family<prometheus::Gauge>& llm_usage_reported_;
+  prometheus::Family<prometheus::Counter>& llm_ttft_slow_;
+  prometheus::Family<prometheus::Counter>& llm_inter_chunk_slow_;
+  prometheus::Family<prometheus::Counter>& llm_e2e_slow_;
   prometheus::Family<prometheus::Gauge>& objective_ttft_;
   prometheus::Family<prometheus::Gauge>& objective_ttft_quantile_;
   prometheus::Family<prometheus::Gauge>& objective_inter_chunk_;

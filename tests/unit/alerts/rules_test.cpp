@@ -49,9 +49,9 @@ TEST(AlertRules, EveryNamedAlertIsShipped) {
   for (const auto& a : ShippedAlerts()) names.insert(a.name);
   for (const char* want :
        {"SloprobeLatencyObjectiveBreached", "SloprobeErrorRateHigh", "SloprobeErrorBudgetBurnFast",
-        "SloprobeErrorBudgetBurnSlow", "SloprobeProbeStale", "SloprobeProbeFailing",
-        "SloprobeDown", "SloprobeConfigReloadFailed", "SloprobeSchedulerLagging",
-        "SloprobeTLSCertExpiringSoon", "SloprobeLatencyRegression"}) {
+        "SloprobeErrorBudgetBurnSlow", "SloprobeProbeStale", "SloprobeProbeFailing", "SloprobeDown",
+        "SloprobeConfigReloadFailed", "SloprobeSchedulerLagging", "SloprobeTLSCertExpiringSoon",
+        "SloprobeLatencyRegression"}) {
     EXPECT_TRUE(names.contains(want)) << want;
   }
 }
@@ -121,7 +121,8 @@ probes:
   for (const auto& family : registry->Collect()) {
     exported.insert(family.name);
     if (family.type == prometheus::MetricType::Histogram) {
-      for (const char* suffix : {"_bucket", "_count", "_sum"}) exported.insert(family.name + suffix);
+      for (const char* suffix : {"_bucket", "_count", "_sum"})
+        exported.insert(family.name + suffix);
     }
   }
   const std::regex metric(R"(\bsloprobe_[a-z_]+\b)");

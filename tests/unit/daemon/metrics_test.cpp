@@ -102,6 +102,68 @@ TEST(Metrics, IntervalAndFailuresInARowAreExported) {
   EXPECT_EQ(in_a_row(), 1);
 }
 
+config::ProbeConfig LlmProbe(const std::string& objectives) {
+  auto r = config::LoadConfigString(
+      "probes:\n  - name: chat\n    type: llm_stream\n    api: openai\n"
+      "    url: \"http://h/v1/chat/completions\"\n    model: m\n    prompt: hi\n" +
+          objectives,
+      "t.yml");
+  if (!r.config) throw std::runtime_error(r.errors.at(0).ToString());
+  return r.config->probes[0];
+}
+
+// Each LLM objective counts the samples above its threshold, and the
+// threshold is a bucket boundary, so slow == _count - _bucket{le=threshold}.
+TEST(Metrics, LlmObjectivesCountSlowSamples) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(
+      LlmProbe("    objectives: {ttft: {threshold: 300ms}, inter_chunk: {threshold: 40ms},\n"
+               "                 e2e: {threshold: 2s}}\n"));
+  auto run = [&](probes::Duration ttft, std::vector<probes::Duration> gaps, probes::Duration e2e) {
+    probes::ProbeResult r = Result(e2e);
+    r.stream = probes::StreamTimings{};
+    r.stream->ttft = ttft;
+    r.stream->gaps = std::move(gaps);
+    r.stream->e2e = e2e;
+    pm->Record(r, 1);
+  };
+  run(300ms, {40ms, 41ms, 10ms}, 2s);         // exactly at: not slow, except one gap
+  run(301ms, {100ms}, 2001ms);                // all slow
+  run(50ms, {1ms, 39ms, 45ms, 90ms}, 500ms);  // two slow gaps
+  const auto families = registry->Collect();
+  const test::LabelSet labels{{"probe", "chat"}, {"api", "openai"}, {"model", "m"}};
+  struct Case {
+    const char* slow;
+    const char* histogram;
+    const char* le;
+    double want;
+  };
+  for (const auto& c :
+       {Case{"sloprobe_llm_ttft_slow_total", "sloprobe_llm_time_to_first_token_seconds", "0.3", 1},
+        Case{"sloprobe_llm_inter_chunk_slow_total", "sloprobe_llm_inter_chunk_seconds", "0.04", 4},
+        Case{"sloprobe_llm_e2e_slow_total", "sloprobe_llm_time_to_last_token_seconds", "2", 1}}) {
+    SCOPED_TRACE(c.slow);
+    EXPECT_EQ(MetricValue(families, c.slow, labels), c.want);
+    auto with_le = labels;
+    with_le["le"] = c.le;
+    EXPECT_EQ(MetricValue(families, std::string(c.histogram) + "_count", labels) -
+                  MetricValue(families, std::string(c.histogram) + "_bucket", with_le),
+              c.want);
+  }
+}
+
+TEST(Metrics, LlmSlowCountersExistOnlyWithTheirObjective) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto pm = metrics.ForProbe(LlmProbe("    objectives: {ttft: {threshold: 300ms}}\n"));
+  const auto families = registry->Collect();
+  const test::LabelSet labels{{"probe", "chat"}, {"api", "openai"}, {"model", "m"}};
+  EXPECT_EQ(MetricValue(families, "sloprobe_llm_ttft_slow_total", labels), 0);
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_llm_inter_chunk_slow_total", labels));
+  EXPECT_FALSE(test::HasSeries(families, "sloprobe_llm_e2e_slow_total", labels));
+}
+
 TEST(Metrics, RemovingAProbeRemovesItsSeries) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
@@ -112,9 +174,19 @@ TEST(Metrics, RemovingAProbeRemovesItsSeries) {
     EXPECT_TRUE(
         test::HasSeries(registry->Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
   }
+  {
+    auto pm = metrics.ForProbe(
+        LlmProbe("    objectives: {ttft: {threshold: 1s}, inter_chunk: {threshold: 1s},\n"
+                 "                 e2e: {threshold: 1s}}\n"));
+    EXPECT_TRUE(test::HasSeries(registry->Collect(), "sloprobe_llm_e2e_slow_total",
+                                {{"probe", "chat"}, {"api", "openai"}, {"model", "m"}}));
+  }
   for (const auto& family : registry->Collect()) {
     for (const auto& m : family.metric) {
-      for (const auto& l : m.label) EXPECT_NE(l.value, "p") << family.name;
+      for (const auto& l : m.label) {
+        EXPECT_NE(l.value, "p") << family.name;
+        EXPECT_NE(l.value, "chat") << family.name;
+      }
     }
   }
 }
