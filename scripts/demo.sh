@@ -43,9 +43,11 @@ build/daemon/sloprobe --config.file config/examples/demo.yml \
 pids+=($!)
 
 prometheus_url="(not started: port ${PROMETHEUS_ADDR##*:} is in use)"
+alerts_url="(no Prometheus)"
 if ! port_busy "${PROMETHEUS_ADDR##*:}"; then
   cat >"$work/prometheus.yml" <<YAML
-global: {scrape_interval: 5s}
+global: {scrape_interval: 5s, evaluation_interval: 5s}
+rule_files: ["$PWD/alerts/sloprobe.rules.yml"]
 scrape_configs:
   - job_name: sloprobe
     static_configs: [{targets: ["$SLOPROBE_ADDR"]}]
@@ -54,6 +56,7 @@ YAML
     --web.listen-address "$PROMETHEUS_ADDR" >"$work/prometheus.log" 2>&1 &
   pids+=($!)
   prometheus_url="http://$PROMETHEUS_ADDR/graph"
+  alerts_url="http://$PROMETHEUS_ADDR/alerts (the shipped rules; objective alerts fire after ~10 min)"
 fi
 
 echo "demo: waiting for the first probe runs..."
@@ -70,6 +73,7 @@ latency and 5 % errors, so 'list-agents' breaches its objectives).
   metrics      http://$SLOPROBE_ADDR/metrics
   health       http://$SLOPROBE_ADDR/-/healthy
   prometheus   $prometheus_url
+  alerts       $alerts_url
   config       config/examples/demo.yml
   logs         $work/sloprobe.log
 
