@@ -64,18 +64,10 @@ receivers:
       - url: "http://127.0.0.1:$webhook_port/"
         send_resolved: true
 YAML
-# Neither server can report a port it picked itself: try a few free ones.
-for attempt in 1 2 3; do
-  am_port=$(free_port)
-  prometheus-alertmanager --config.file "$E2E_DIR/alertmanager.yml" \
-    --storage.path "$E2E_DIR/alertmanager" --web.listen-address "127.0.0.1:$am_port" \
-    --cluster.listen-address= >"$E2E_DIR/alertmanager.log" 2>&1 &
-  am_pid=$!
-  E2E_PIDS+=($am_pid)
-  if wait_until 20 curl -sf "http://127.0.0.1:$am_port/-/ready"; then break; fi
-  kill "$am_pid" 2>/dev/null || true
-  [ "$attempt" -lt 3 ] || fail "alertmanager did not start: $(tail -5 "$E2E_DIR/alertmanager.log")"
-done
+serve_on_free_port alertmanager prometheus-alertmanager \
+  --config.file "$E2E_DIR/alertmanager.yml" --storage.path "$E2E_DIR/alertmanager" \
+  --web.listen-address "127.0.0.1:@PORT@" --cluster.listen-address=
+am_port=$PORT
 
 # --- Prometheus with the rules, sending to that Alertmanager
 cat >"$E2E_DIR/prometheus.yml" <<YAML
@@ -88,25 +80,16 @@ scrape_configs:
   - job_name: sloprobe
     static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
 YAML
-for attempt in 1 2 3; do
-  prom_port=$(free_port)
-  prometheus --config.file "$E2E_DIR/prometheus.yml" --storage.tsdb.path "$E2E_DIR/data" \
-    --web.listen-address "127.0.0.1:$prom_port" --rules.alert.resend-delay 1s \
-    >"$E2E_DIR/prometheus.log" 2>&1 &
-  prom_pid=$!
-  E2E_PIDS+=($prom_pid)
-  if wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready"; then break; fi
-  kill "$prom_pid" 2>/dev/null || true
-  [ "$attempt" -lt 3 ] || fail "prometheus did not start: $(tail -5 "$E2E_DIR/prometheus.log")"
-done
+serve_on_free_port prometheus prometheus --config.file "$E2E_DIR/prometheus.yml" \
+  --storage.tsdb.path "$E2E_DIR/data" --web.listen-address "127.0.0.1:@PORT@" \
+  --rules.alert.resend-delay 1s
+prom_port=$PORT
 
 received() { python3 "$(dirname "$0")/alert_received.py" "$notifications" "$@"; }
 explain() {
   echo "--- notifications:"; cat "$notifications" 2>/dev/null || true
   echo "--- active alerts:"; curl -s "http://127.0.0.1:$prom_port/api/v1/alerts" || true
 }
-faults() { curl -sf -X PUT --data-binary "$1" "http://127.0.0.1:$TESTBED_PORT/admin/faults" >/dev/null; }
-clear_faults() { curl -sf -X DELETE "http://127.0.0.1:$TESTBED_PORT/admin/faults" >/dev/null; }
 
 query() {
   curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"
@@ -125,20 +108,18 @@ states() { python3 "$(dirname "$0")/rule_states.py" "http://127.0.0.1:$prom_port
 wait_until 30 states || fail "the objective rules were not evaluated"
 states | grep -v ' inactive$' && fail "an objective alert is pending or firing before any fault"
 
-# --- latency: every /health answer 120 ms late against a 50 ms objective
-faults '- {route: /health, delay: 120ms}'
-wait_until 60 received SloprobeLatencyObjectiveBreached latency firing ||
-  { explain; fail "SloprobeLatencyObjectiveBreached did not arrive firing"; }
-clear_faults
-wait_until 60 received SloprobeLatencyObjectiveBreached latency resolved ||
-  { explain; fail "SloprobeLatencyObjectiveBreached did not arrive resolved"; }
-
-# --- errors: every /echo answers 503 against a 5 % objective
-faults '- {route: /echo, error_ratio: 1, error_status: 503}'
-wait_until 60 received SloprobeErrorRateHigh errors firing ||
-  { explain; fail "SloprobeErrorRateHigh did not arrive firing"; }
-clear_faults
-wait_until 60 received SloprobeErrorRateHigh errors resolved ||
-  { explain; fail "SloprobeErrorRateHigh did not arrive resolved"; }
+# fire_and_resolve ALERTNAME PROBE FAULTS: with FAULTS in the testbed the
+# alert reaches the webhook firing for PROBE; without them, resolved.
+fire_and_resolve() {
+  local alert=$1 probe=$2
+  curl -sf -X PUT --data-binary "$3" "http://127.0.0.1:$TESTBED_PORT/admin/faults" >/dev/null
+  wait_until 60 received "$alert" "$probe" firing || { explain; fail "$alert did not arrive firing"; }
+  curl -sf -X DELETE "http://127.0.0.1:$TESTBED_PORT/admin/faults" >/dev/null
+  wait_until 60 received "$alert" "$probe" resolved || { explain; fail "$alert did not arrive resolved"; }
+}
+# Every /health answer 120 ms late against a 50 ms objective.
+fire_and_resolve SloprobeLatencyObjectiveBreached latency '- {route: /health, delay: 120ms}'
+# Every /echo answers 503 against a 5 % objective.
+fire_and_resolve SloprobeErrorRateHigh errors '- {route: /echo, error_ratio: 1, error_status: 503}'
 
 echo "alerting: 1 passed, 0 failed"

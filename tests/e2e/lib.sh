@@ -37,6 +37,25 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# serve_on_free_port NAME COMMAND...: for third-party servers that cannot
+# report a port they picked themselves. Runs COMMAND with every "@PORT@"
+# replaced by a free port until http://127.0.0.1:PORT/-/ready answers, trying
+# three ports at most; sets PORT. Output goes to $E2E_DIR/NAME.log.
+serve_on_free_port() {
+  local name=$1
+  shift
+  local attempt pid
+  for attempt in 1 2 3; do
+    PORT=$(free_port)
+    "${@//@PORT@/$PORT}" >"$E2E_DIR/$name.log" 2>&1 &
+    pid=$!
+    E2E_PIDS+=($pid)
+    if wait_until 30 curl -sf "http://127.0.0.1:$PORT/-/ready"; then return 0; fi
+    kill "$pid" 2>/dev/null || true
+  done
+  fail "$name did not start: $(tail -5 "$E2E_DIR/$name.log")"
+}
+
 # start_testbed BINARY [ARGS...]: sets TESTBED_PORT.
 start_testbed() {
   local bin=$1

@@ -23,17 +23,9 @@ scrape_configs:
   - job_name: sloprobe
     static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
 YAML
-# Prometheus cannot report a port it picked itself: try a few free ones.
-for attempt in 1 2 3; do
-  prom_port=$(free_port)
-  prometheus --config.file "$E2E_DIR/prometheus.yml" --storage.tsdb.path "$E2E_DIR/data" \
-    --web.listen-address "127.0.0.1:$prom_port" >"$E2E_DIR/prometheus.log" 2>&1 &
-  prom_pid=$!
-  E2E_PIDS+=($prom_pid)
-  if wait_until 30 curl -sf "http://127.0.0.1:$prom_port/-/ready"; then break; fi
-  kill "$prom_pid" 2>/dev/null || true
-  [ "$attempt" -lt 3 ] || fail "prometheus did not start: $(tail -5 "$E2E_DIR/prometheus.log")"
-done
+serve_on_free_port prometheus prometheus --config.file "$E2E_DIR/prometheus.yml" \
+  --storage.tsdb.path "$E2E_DIR/data" --web.listen-address "127.0.0.1:@PORT@"
+prom_port=$PORT
 
 query() {
   curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"
