@@ -200,6 +200,11 @@ struct ProbeConfig {
   Objectives objectives;
   Buckets buckets;
   Location location;
+  // Equal for two loads exactly when the probe would behave the same: its
+  // YAML as parsed (formatting and comments do not count), the global
+  // defaults, and a hash of each secret it names. A reload keeps a probe
+  // whose fingerprint did not change.
+  std::string fingerprint;
 };
 
 struct GlobalConfig {

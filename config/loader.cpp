@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -139,7 +140,10 @@ class Loader {
     if (!root || root.IsNull()) {
       errors_.push_back({Location{file_, 0, 0}, "the file is empty; it needs a 'probes' list"});
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
-      if (root["global"]) ParseGlobal(root["global"], config.global);
+      if (root["global"]) {
+        ParseGlobal(root["global"], config.global);
+        Canonical(root["global"], global_text_);
+      }
       if (root["secrets"]) ParseSecrets(root["secrets"], config.redactor);
       if (!root["probes"]) {
         Error(root, "missing 'probes': there is nothing to run");
@@ -1483,6 +1487,7 @@ class Loader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       ProbeConfig p;
       ParseProbe(n[i], i, config.global, p);
+      p.fingerprint = Fingerprint(n[i]);
       if (!p.name.empty()) {
         auto [it, inserted] = names.emplace(p.name, p.location);
         if (!inserted) {
@@ -1494,7 +1499,67 @@ class Loader {
     }
   }
 
+  // The node's content with style, key order, comments and positions left
+  // out: two spellings of the same YAML give the same text.
+  static void Canonical(const YAML::Node& n, std::string& out) {
+    switch (n.Type()) {
+      case YAML::NodeType::Map: {
+        std::vector<std::pair<std::string, std::string>> entries;
+        for (const auto& kv : n) {
+          std::string k, v;
+          Canonical(kv.first, k);
+          Canonical(kv.second, v);
+          entries.emplace_back(std::move(k), std::move(v));
+        }
+        std::sort(entries.begin(), entries.end());
+        out += '{';
+        for (const auto& [k, v] : entries) out += k + ':' + v + ',';
+        out += '}';
+        break;
+      }
+      case YAML::NodeType::Sequence:
+        out += '[';
+        for (const auto& item : n) {
+          Canonical(item, out);
+          out += ',';
+        }
+        out += ']';
+        break;
+      case YAML::NodeType::Scalar:
+        out += std::to_string(n.Scalar().size()) + '"' + n.Scalar();
+        break;
+      default:
+        out += '~';
+    }
+  }
+
+  // See ProbeConfig::fingerprint. Secret values enter only as hashes.
+  std::string Fingerprint(const YAML::Node& probe) const {
+    std::string text;
+    Canonical(probe, text);
+    std::string f = global_text_ + "\n---\n" + text;
+    constexpr std::string_view kRef = "secrets.";
+    for (auto at = text.find(kRef); at != std::string::npos; at = text.find(kRef, at + 1)) {
+      auto end = at + kRef.size();
+      while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                   text[end] == '_' || text[end] == '-' || text[end] == '.')) {
+        ++end;
+      }
+      const auto name = text.substr(at + kRef.size(), end - at - kRef.size());
+      const auto it = secrets_.find(name);
+      if (it == secrets_.end() || !it->second) continue;
+      std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+      for (unsigned char c : *it->second) {
+        h ^= c;
+        h *= 1099511628211ull;
+      }
+      f += "\n" + name + "=" + std::to_string(h);
+    }
+    return f;
+  }
+
   std::string file_;
+  std::string global_text_;
   std::vector<ConfigError> errors_;
   Redactor* redactor_ = nullptr;  // the config's, while loading
   // Declared secrets; nullopt when the secret could not be resolved.

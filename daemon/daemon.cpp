@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "config/loader.hpp"
 #include "daemon/http_server.hpp"
@@ -49,6 +50,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     std::uint64_t failed_runs = 0;
     std::optional<Reason> last_cleanup;  // of the last cleanup failure, while failing
     bool held = false;                   // the last run asked to wait (429 Retry-After)
+    bool retired = false;                // removed or replaced by a reload; its runs record nothing
+  };
+  struct Run {
+    Scheduler::ProbeId probe = 0;
+    asio::cancellation_signal signal;
   };
 
   Impl(asio::io_context& io_context, config::Config cfg, DaemonOptions opts)
@@ -64,38 +70,121 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         .Register(*registry)
         .Add({{"version", std::string(kVersion)}})
         .Set(1);
-    auto tls = std::make_shared<probes::TlsContexts>();
     auto secrets = std::make_shared<const config::Redactor>(config.redactor);
     Logger::Get().SetRedactor(config.redactor);
     const auto epoch = Scheduler::Clock::now();
     for (const auto& p : config.probes) {
-      auto slot = std::make_unique<Slot>();
-      slot->probe = probes::MakeProbe(p, io.get_executor(), tls, secrets);
-      slot->metrics = metrics.ForProbe(p);
-      const auto id = scheduler.Add(
-          p.name,
-          {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
-           std::chrono::duration_cast<Scheduler::Duration>(p.jitter), p.max_in_flight},
-          epoch);
-      if (id != slots.size()) throw std::logic_error("scheduler ids out of step");
-      slots.push_back(std::move(slot));
+      AddSlot(p, probes::MakeProbe(p, io.get_executor(), tls, secrets), epoch);
     }
     metrics.SetConfigReload(true, UnixNow());
+  }
+
+  void AddSlot(const config::ProbeConfig& p, std::shared_ptr<probes::Probe> probe,
+               Scheduler::TimePoint epoch) {
+    auto slot = std::make_shared<Slot>();
+    slot->probe = std::move(probe);
+    slot->metrics = metrics.ForProbe(p);
+    const auto id =
+        scheduler.Add(p.name,
+                      {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
+                       std::chrono::duration_cast<Scheduler::Duration>(p.jitter), p.max_in_flight},
+                      epoch);
+    if (id != slots.size()) throw std::logic_error("scheduler ids out of step");
+    slots.push_back(std::move(slot));
+    by_name[p.name] = id;
+  }
+
+  // Stops planning the probe, cancels its runs and removes its series.
+  void Retire(Scheduler::ProbeId id) {
+    auto& slot = slots[id];
+    slot->retired = true;
+    scheduler.Remove(id);
+    for (auto& [run_id, run] : runs) {
+      if (run.probe == id) run.signal.emit(asio::cancellation_type::terminal);
+    }
+    slot->metrics.reset();
+    by_name.erase(slot->probe->Config().name);
+    slot = nullptr;  // runs still in flight hold their own reference
+  }
+
+  ReloadOutcome Reload(config::LoadResult loaded) {
+    ReloadOutcome outcome;
+    if (stopping) {
+      outcome.errors.push_back("shutting down");
+      return outcome;
+    }
+    if (reload_hook) reload_hook(true, nullptr);
+    if (!loaded.config) {
+      for (const auto& e : loaded.errors) outcome.errors.push_back(e.ToString());
+    } else {
+      outcome.ok = Apply(std::move(*loaded.config), outcome);
+    }
+    metrics.SetConfigReload(outcome.ok, UnixNow());
+    if (outcome.ok) {
+      LogInfo("configuration reloaded", {{"unchanged", std::to_string(outcome.unchanged)},
+                                         {"changed", std::to_string(outcome.changed)},
+                                         {"added", std::to_string(outcome.added)},
+                                         {"removed", std::to_string(outcome.removed)}});
+    } else {
+      for (const auto& e : outcome.errors) {
+        LogError("configuration reload failed; keeping the running configuration", {{"error", e}});
+      }
+    }
+    if (reload_hook) reload_hook(false, &outcome);
+    return outcome;
+  }
+
+  // Sets every new or changed probe up first; if one cannot be, nothing
+  // changes and `outcome.errors` says which, where. Then swaps.
+  bool Apply(config::Config next, ReloadOutcome& outcome) {
+    auto secrets = std::make_shared<const config::Redactor>(next.redactor);
+    std::vector<std::pair<const config::ProbeConfig*, std::shared_ptr<probes::Probe>>> fresh;
+    std::set<std::string, std::less<>> keep;
+    for (const auto& p : next.probes) {
+      const auto it = by_name.find(p.name);
+      if (it != by_name.end() && slots[it->second]->probe->Config().fingerprint == p.fingerprint) {
+        keep.insert(p.name);
+        continue;
+      }
+      (it == by_name.end() ? outcome.added : outcome.changed) += 1;
+      try {
+        fresh.emplace_back(&p, probes::MakeProbe(p, io.get_executor(), tls, secrets));
+      } catch (const std::exception& e) {
+        outcome.errors.push_back(config::ConfigError{p.location, e.what()}.ToString());
+      }
+    }
+    if (!outcome.errors.empty()) return false;
+    outcome.unchanged = keep.size();
+    std::vector<Scheduler::ProbeId> retire;
+    for (const auto& [name, id] : by_name) {
+      if (!keep.contains(name)) retire.push_back(id);
+    }
+    outcome.removed = retire.size() - outcome.changed;
+    for (const auto id : retire) Retire(id);
+    Logger::Get().SetRedactor(next.redactor);
+    const auto epoch = Scheduler::Clock::now();
+    for (auto& [p, probe] : fresh) AddSlot(*p, std::move(probe), epoch);
+    config = std::move(next);
+    wake.cancel();  // a new probe may be due before the loop's next wake
+    return true;
   }
 
   asio::io_context& io;
   config::Config config;
   DaemonOptions options;
+  std::shared_ptr<probes::TlsContexts> tls = std::make_shared<probes::TlsContexts>();
+  std::map<std::string, Scheduler::ProbeId, std::less<>> by_name;
+  std::function<void(bool, const ReloadOutcome*)> reload_hook;
   std::shared_ptr<prometheus::Registry> registry;
   Metrics metrics;
   ProcessCollector process;
   Scheduler scheduler;
-  std::vector<std::unique_ptr<Slot>> slots;  // index: Scheduler::ProbeId
+  std::vector<std::shared_ptr<Slot>> slots;  // index: Scheduler::ProbeId; null once retired
   asio::steady_timer wake;
   std::unique_ptr<HttpServer> server;
   bool started = false;
   bool stopping = false;
-  std::map<std::uint64_t, asio::cancellation_signal> runs;  // in flight
+  std::map<std::uint64_t, Run> runs;  // in flight
   std::uint64_t next_run_id = 0;
   std::function<void()> on_idle;  // set while stopping, called when runs reaches 0
 
@@ -112,6 +201,19 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     const auto method = request.method();
     const std::string_view target = request.target();
     const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/-/reload") {
+      if (method != http::verb::post && method != http::verb::put) {
+        return {405, "text/plain; charset=utf-8", "Only POST or PUT requests allowed\n"};
+      }
+      if (!options.enable_lifecycle) {
+        return {403, "text/plain; charset=utf-8", "Lifecycle API is not enabled.\n"};
+      }
+      const auto outcome = Reload(config::LoadConfigFile(options.config_file));
+      if (outcome.ok) return {200, "text/plain; charset=utf-8", "Reloaded\n"};
+      std::string body = "failed to reload config; the running configuration is unchanged\n";
+      for (const auto& e : outcome.errors) body += config.redactor.Redact(e) + "\n";
+      return {500, "text/plain; charset=utf-8", std::move(body)};
+    }
     if (method != http::verb::get && method != http::verb::head) {
       return {405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
     }
@@ -157,6 +259,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       actions.clear();
       self->scheduler.Collect(Scheduler::Clock::now(), actions);
       for (const auto& a : actions) {
+        if (!self->slots[a.probe]) continue;
         auto& slot = *self->slots[a.probe];
         if (a.kind == Scheduler::Action::Kind::kPostpone) {
           slot.metrics->RecordPostponed();
@@ -171,10 +274,11 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
           continue;
         }
         const auto id = self->next_run_id++;
-        auto& signal = self->runs[id];
+        auto& run = self->runs[id];
+        run.probe = a.probe;
         asio::co_spawn(
             self->io, RunOnce(self, a.probe, a.due),
-            asio::bind_cancellation_slot(signal.slot(), [self, id](const std::exception_ptr&) {
+            asio::bind_cancellation_slot(run.signal.slot(), [self, id](const std::exception_ptr&) {
               self->runs.erase(id);
               if (self->runs.empty() && self->on_idle) {
                 auto done = std::move(self->on_idle);
@@ -190,8 +294,9 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
                                        Scheduler::TimePoint due) {
     const auto lag = Scheduler::Clock::now() - due;
     self->metrics.ObserveSchedulerLag(std::chrono::duration<double>(lag).count());
-    auto& slot = *self->slots[id];
-    auto probe = slot.probe;  // keeps the probe alive for this run
+    auto slot_ref = self->slots[id];  // keeps the slot alive across a reload
+    auto& slot = *slot_ref;
+    auto probe = slot.probe;
     probes::ProbeResult result;
     try {
       result = co_await probe->Run();
@@ -202,7 +307,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       result.detail = std::string("internal error: ") + e.what();
     }
     self->scheduler.Finished(id);
-    if (self->stopping) co_return;  // a cancelled run measures nothing
+    if (self->stopping || slot.retired) co_return;  // a cancelled run measures nothing
     slot.metrics->Record(result, UnixNow());
     Report(slot, result);
     self->HonourRetryAfter(id, slot, result);
@@ -316,7 +421,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     };
     on_idle = fire;
     grace->async_wait([fire](boost::system::error_code) { fire(); });
-    for (auto& [id, signal] : runs) signal.emit(asio::cancellation_type::terminal);
+    for (auto& [id, run] : runs) run.signal.emit(asio::cancellation_type::terminal);
   }
 };
 
@@ -331,13 +436,20 @@ void Daemon::Start() { impl_->Start(); }
 
 void Daemon::Stop(std::function<void()> done) { impl_->Stop(std::move(done)); }
 
+ReloadOutcome Daemon::Reload(config::LoadResult loaded) { return impl_->Reload(std::move(loaded)); }
+
+void Daemon::OnReload(std::function<void(bool, const ReloadOutcome*)> hook) {
+  impl_->reload_hook = std::move(hook);
+}
+
 asio::ip::tcp::endpoint Daemon::WebEndpoint() const { return impl_->server->LocalEndpoint(); }
 
 std::shared_ptr<prometheus::Registry> Daemon::Registry() const { return impl_->registry; }
 
 std::string Daemon::RenderMetrics() const { return impl_->RenderMetrics(); }
 
-int RunDaemon(const std::string& config_file, const DaemonOptions& options) {
+int RunDaemon(const std::string& config_file, DaemonOptions options) {
+  options.config_file = config_file;
   auto loaded = config::LoadConfigFile(config_file);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) {
@@ -368,7 +480,8 @@ int RunDaemon(const std::string& config_file, const DaemonOptions& options) {
                                                                       int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      LogWarn("configuration reload is not supported by this version; restart to apply changes");
+      LogInfo("reloading configuration", {{"config", config_file}});
+      daemon->Reload(config::LoadConfigFile(config_file));
       signals.async_wait(on_signal);
       return;
     }

@@ -6,8 +6,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
+#include "config/loader.hpp"
 
 namespace prometheus {
 class Registry;
@@ -18,6 +20,18 @@ namespace sloprobe::daemon {
 struct DaemonOptions {
   std::string listen_address = ":9479";
   std::chrono::milliseconds stop_grace{1500};
+  // Read again on SIGHUP and POST /-/reload.
+  std::string config_file;
+  // Serves POST /-/reload (otherwise 403), like Prometheus's flag.
+  bool enable_lifecycle = false;
+};
+
+// What a reload did. On failure nothing changed and `errors` says why, each
+// with its location.
+struct ReloadOutcome {
+  bool ok = false;
+  std::vector<std::string> errors;
+  std::size_t unchanged = 0, changed = 0, added = 0, removed = 0;
 };
 
 // The running service: probes on a schedule, their metrics, and the web
@@ -37,6 +51,17 @@ class Daemon {
   // the scheduler.
   void Start();
 
+  // Applies a newly loaded configuration, or keeps the running one if it has
+  // errors or a probe cannot be set up. Probes whose fingerprint did not
+  // change keep their series and schedule; changed ones restart; removed
+  // ones have their runs cancelled and their series removed. Logs the
+  // outcome and sets sloprobe_config_last_reload_successful.
+  ReloadOutcome Reload(config::LoadResult loaded);
+
+  // Calls `hook` before (true) and after (false) every reload, whichever
+  // way it was asked for; for sd_notify.
+  void OnReload(std::function<void(bool before, const ReloadOutcome*)> hook);
+
   // Stops scheduling, cancels in-flight runs and waits for them at most the
   // grace period, closes the web server, then calls `done`.
   void Stop(std::function<void()> done);
@@ -51,7 +76,8 @@ class Daemon {
   std::shared_ptr<Impl> impl_;
 };
 
-// Runs the daemon until SIGTERM or SIGINT; returns the process exit code.
-int RunDaemon(const std::string& config_file, const DaemonOptions& options);
+// Runs the daemon until SIGTERM or SIGINT, reloading `config_file` on SIGHUP;
+// returns the process exit code.
+int RunDaemon(const std::string& config_file, DaemonOptions options);
 
 }  // namespace sloprobe::daemon

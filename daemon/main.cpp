@@ -2,6 +2,7 @@
 // Flags only; everything else lives in sloprobe::daemon.
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <utility>
 
 #include "daemon/check.hpp"
 #include "daemon/daemon.hpp"
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--web.listen-address", options.listen_address,
                  "Address for /metrics and the lifecycle endpoints, host:port or :port")
       ->capture_default_str();
+  app.add_flag("--web.enable-lifecycle", options.enable_lifecycle,
+               "Serve POST /-/reload (reload the configuration over HTTP)");
   app.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -37,5 +40,5 @@ int main(int argc, char** argv) {
   ParseLogLevel(log_level, level);
   ParseLogFormat(log_format, format);
   Logger::Get().Configure(level, format, &std::cerr);
-  return RunDaemon(config_file, options);
+  return RunDaemon(config_file, std::move(options));
 }

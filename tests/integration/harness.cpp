@@ -110,6 +110,13 @@ std::chrono::milliseconds DaemonRunner::Stop() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(took);
 }
 
+daemon::ReloadOutcome DaemonRunner::Reload(const std::string& yaml, const std::string& file) {
+  std::promise<daemon::ReloadOutcome> outcome;
+  asio::post(io_,
+             [&] { outcome.set_value(daemon_->Reload(config::LoadConfigString(yaml, file))); });
+  return outcome.get_future().get();
+}
+
 std::vector<prometheus::MetricFamily> DaemonRunner::Collect() const {
   // prometheus-cpp metrics are thread-safe; families may be read while the
   // daemon's thread records.

@@ -64,6 +64,8 @@ class DaemonRunner {
                std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
   // Stops the daemon and returns how long the stop took.
   std::chrono::milliseconds Stop();
+  // Reloads from YAML text on the daemon's thread, as SIGHUP would.
+  daemon::ReloadOutcome Reload(const std::string& yaml, const std::string& file = "t.yml");
 
  private:
   boost::asio::io_context io_;

@@ -365,3 +365,90 @@ TEST(Loader, ShippedExamplesAreValid) {
 
 }  // namespace
 }  // namespace sloprobe::config
+
+namespace sloprobe::config {
+namespace {
+
+std::vector<std::string> Fingerprints(const std::string& yaml) {
+  const auto r = test::Load(yaml);
+  if (!r.config) throw std::runtime_error(r.errors.at(0).ToString());
+  std::vector<std::string> out;
+  for (const auto& p : r.config->probes) out.push_back(p.fingerprint);
+  return out;
+}
+
+TEST(Loader, FingerprintIgnoresSpellingAndFollowsWhatChangesBehaviour) {
+  const auto base = Fingerprints(R"(global: {interval: 10s}
+probes:
+  - name: a
+    type: http
+    request: {url: "http://h/a", method: GET}
+  - name: b
+    type: http
+    request: {url: "http://h/b"}
+)");
+  // Block instead of flow style, keys reordered, comments, other lines.
+  const auto respelled = Fingerprints(R"(global:
+  interval: 10s   # every ten seconds
+probes:
+
+  - type: http
+    name: a
+    request:
+      method: GET
+      url: http://h/a
+  - {name: b, type: http, request: {url: "http://h/b"}}
+)");
+  EXPECT_EQ(respelled, base);
+  // A changed probe changes only its own fingerprint.
+  const auto one_changed = Fingerprints(R"(global: {interval: 10s}
+probes:
+  - name: a
+    type: http
+    request: {url: "http://h/a", method: HEAD}
+  - name: b
+    type: http
+    request: {url: "http://h/b"}
+)");
+  EXPECT_NE(one_changed[0], base[0]);
+  EXPECT_EQ(one_changed[1], base[1]);
+  // Global defaults reach every probe.
+  const auto global_changed = Fingerprints(R"(global: {interval: 20s}
+probes:
+  - name: a
+    type: http
+    request: {url: "http://h/a", method: GET}
+  - name: b
+    type: http
+    request: {url: "http://h/b"}
+)");
+  EXPECT_NE(global_changed[0], base[0]);
+  EXPECT_NE(global_changed[1], base[1]);
+}
+
+TEST(Loader, FingerprintChangesWithTheSecretsAProbeUsesButHoldsNoValue) {
+  const std::string yaml = R"(secrets:
+  token: {env: SLOPROBE_FP_TOKEN}
+probes:
+  - name: uses
+    type: http
+    request:
+      url: "http://h/a"
+      headers: {Authorization: "Bearer ${secrets.token}"}
+  - name: plain
+    type: http
+    request: {url: "http://h/b"}
+)";
+  ::setenv("SLOPROBE_FP_TOKEN", "first-secret-value-123", 1);
+  const auto first = Fingerprints(yaml);
+  ::setenv("SLOPROBE_FP_TOKEN", "second-secret-value-456", 1);
+  const auto second = Fingerprints(yaml);
+  ::unsetenv("SLOPROBE_FP_TOKEN");
+  EXPECT_NE(first[0], second[0]);
+  EXPECT_EQ(first[1], second[1]);
+  EXPECT_EQ(first[0].find("first-secret-value-123"), std::string::npos);
+  EXPECT_EQ(second[0].find("second-secret-value-456"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sloprobe::config
