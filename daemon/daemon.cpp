@@ -17,6 +17,7 @@
 #include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/notify.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/version.hpp"
 #include "probes/probe.hpp"
@@ -175,6 +176,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::shared_ptr<probes::TlsContexts> tls = std::make_shared<probes::TlsContexts>();
   std::map<std::string, Scheduler::ProbeId, std::less<>> by_name;
   std::function<void(bool, const ReloadOutcome*)> reload_hook;
+  bool loop_running = false;
+  std::optional<Scheduler::TimePoint> wake_at;  // while the loop waits
   std::shared_ptr<prometheus::Registry> registry;
   Metrics metrics;
   ProcessCollector process;
@@ -250,11 +253,21 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // Wakes at the next due slot, starts or skips what is due, repeats.
   static asio::awaitable<void> Loop(std::shared_ptr<Impl> self) {
     std::vector<Scheduler::Action> actions;
+    self->loop_running = true;
+    struct Exit {
+      Impl& impl;
+      ~Exit() {
+        impl.loop_running = false;
+        impl.wake_at.reset();
+      }
+    } on_exit{*self};
     while (!self->stopping) {
       const auto next = self->scheduler.NextDue();
       if (!next) break;
       self->wake.expires_at(*next);
+      self->wake_at = *next;
       co_await self->wake.async_wait(kTuple);
+      self->wake_at.reset();
       if (self->stopping) break;
       actions.clear();
       self->scheduler.Collect(Scheduler::Clock::now(), actions);
@@ -436,6 +449,12 @@ void Daemon::Start() { impl_->Start(); }
 
 void Daemon::Stop(std::function<void()> done) { impl_->Stop(std::move(done)); }
 
+bool Daemon::SchedulerProgressing(std::chrono::steady_clock::duration tolerance) const {
+  return LoopProgressing(impl_->loop_running, impl_->wake_at, Scheduler::Clock::now(), tolerance);
+}
+
+std::size_t Daemon::ProbeCount() const { return impl_->by_name.size(); }
+
 ReloadOutcome Daemon::Reload(config::LoadResult loaded) { return impl_->Reload(std::move(loaded)); }
 
 void Daemon::OnReload(std::function<void(bool, const ReloadOutcome*)> hook) {
@@ -475,6 +494,50 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
                       {"config", config_file},
                       {"probes", std::to_string(probe_count)}});
 
+  Notifier notifier;
+  auto status = [&](const ReloadOutcome* last) {
+    std::string text = std::to_string(daemon->ProbeCount()) + " probes running";
+    if (last != nullptr && !last->ok) {
+      text += "; last reload failed (" + std::to_string(last->errors.size()) +
+              " errors), running the previous configuration";
+    } else if (last != nullptr) {
+      text += "; configuration reloaded";
+    }
+    return text;
+  };
+  daemon->OnReload([&](bool before, const ReloadOutcome* outcome) {
+    if (before) {
+      notifier.Reloading();
+    } else {
+      notifier.Ready(status(outcome));
+    }
+  });
+  notifier.Ready(status(nullptr));
+
+  // WATCHDOG=1 at half of WatchdogSec=, only while the scheduler loop is
+  // alive; a stalled loop stops the pings and systemd restarts the service.
+  asio::steady_timer watchdog(io);
+  std::function<void()> arm_watchdog;
+  bool stall_logged = false;
+  if (const auto period = notifier.WatchdogPeriod()) {
+    arm_watchdog = [&, period = *period] {
+      watchdog.expires_after(period);
+      watchdog.async_wait([&, period](boost::system::error_code ec) {
+        if (ec) return;
+        if (daemon->SchedulerProgressing(period)) {
+          notifier.Watchdog();
+          stall_logged = false;
+        } else if (!stall_logged) {
+          LogError("scheduler is not making progress; withholding the watchdog ping");
+          stall_logged = true;
+        }
+        arm_watchdog();
+      });
+    };
+    notifier.Watchdog();
+    arm_watchdog();
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int signo) {
@@ -486,6 +549,8 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
       return;
     }
     LogInfo("stopping", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    notifier.Stopping();
+    watchdog.cancel();
     daemon->Stop([&] {
       signals.cancel();
       // Runs that ignored cancellation for the whole grace period are

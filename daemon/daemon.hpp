@@ -67,6 +67,10 @@ class Daemon {
   void Stop(std::function<void()> done);
 
   boost::asio::ip::tcp::endpoint WebEndpoint() const;
+  // Probes configured now.
+  std::size_t ProbeCount() const;
+  // See LoopProgressing (daemon/notify.hpp).
+  bool SchedulerProgressing(std::chrono::steady_clock::duration tolerance) const;
   std::shared_ptr<prometheus::Registry> Registry() const;
   // The /metrics body: the registry plus process_* metrics.
   std::string RenderMetrics() const;
