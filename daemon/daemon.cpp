@@ -237,14 +237,19 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   }
 
   void Start() {
-    auto endpoint = ParseListenAddress(options.listen_address);
-    if (!endpoint) {
-      throw std::runtime_error("invalid --web.listen-address '" + options.listen_address +
-                               "' (use host:port or :port)");
+    auto handler = [this](const HttpServer::Request& r) { return Handle(r); };
+    if (options.listen_fd >= 0) {
+      server = std::make_unique<HttpServer>(io.get_executor(), options.listen_fd, handler,
+                                            HttpServer::Limits{});
+    } else {
+      auto endpoint = ParseListenAddress(options.listen_address);
+      if (!endpoint) {
+        throw std::runtime_error("invalid --web.listen-address '" + options.listen_address +
+                                 "' (use host:port or :port)");
+      }
+      server =
+          std::make_unique<HttpServer>(io.get_executor(), *endpoint, handler, HttpServer::Limits{});
     }
-    server = std::make_unique<HttpServer>(
-        io.get_executor(), *endpoint, [this](const HttpServer::Request& r) { return Handle(r); },
-        HttpServer::Limits{});
     server->Start();
     started = true;
     asio::co_spawn(io, Loop(shared_from_this()), asio::detached);

@@ -19,6 +19,8 @@ namespace sloprobe::daemon {
 
 struct DaemonOptions {
   std::string listen_address = ":9479";
+  // Serve on this already listening socket instead (socket activation).
+  int listen_fd = -1;
   std::chrono::milliseconds stop_grace{1500};
   // Read again on SIGHUP and POST /-/reload.
   std::string config_file;

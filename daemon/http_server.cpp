@@ -1,5 +1,7 @@
 #include "daemon/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <charconv>
 #include <list>
 
@@ -146,6 +149,18 @@ HttpServer::HttpServer(asio::any_io_executor executor, const tcp::endpoint& endp
   }
   a.bind(endpoint);
   a.listen(asio::socket_base::max_listen_connections);
+}
+
+HttpServer::HttpServer(asio::any_io_executor executor, int listening_fd, Handler handler,
+                       Limits limits)
+    : state_(std::make_shared<State>(std::move(executor), std::move(handler), limits)) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw boost::system::system_error(errno, boost::system::generic_category(),
+                                      "inherited listening socket");
+  }
+  state_->acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), listening_fd);
 }
 
 HttpServer::~HttpServer() { Stop(); }

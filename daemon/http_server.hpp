@@ -38,6 +38,10 @@ class HttpServer {
   // Binds and listens at once; throws boost::system::system_error on failure.
   HttpServer(boost::asio::any_io_executor executor, const boost::asio::ip::tcp::endpoint& endpoint,
              Handler handler, Limits limits);
+  // Serves on a socket that is already bound and listening (systemd socket
+  // activation); takes ownership of `listening_fd`.
+  HttpServer(boost::asio::any_io_executor executor, int listening_fd, Handler handler,
+             Limits limits);
   ~HttpServer();
 
   boost::asio::ip::tcp::endpoint LocalEndpoint() const;

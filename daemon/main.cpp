@@ -7,6 +7,7 @@
 #include "daemon/check.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
+#include "daemon/notify.hpp"
 #include "daemon/version.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
   app.add_option("--web.listen-address", options.listen_address,
                  "Address for /metrics and the lifecycle endpoints, host:port or :port")
       ->capture_default_str();
+  bool systemd_socket = false;
+  app.add_flag("--web.systemd-socket", systemd_socket,
+               "Serve on the socket systemd passes (sloprobe.socket) instead of "
+               "--web.listen-address");
   app.add_flag("--web.enable-lifecycle", options.enable_lifecycle,
                "Serve POST /-/reload (reload the configuration over HTTP)");
   app.add_option("--log.level", log_level, "debug, info, warn or error")
@@ -40,5 +45,14 @@ int main(int argc, char** argv) {
   ParseLogLevel(log_level, level);
   ParseLogFormat(log_format, format);
   Logger::Get().Configure(level, format, &std::cerr);
+  if (systemd_socket) {
+    std::string error;
+    const auto fd = SystemdListenSocket(error);
+    if (!fd) {
+      LogError("cannot start", {{"error", error}});
+      return 1;
+    }
+    options.listen_fd = *fd;
+  }
   return RunDaemon(config_file, std::move(options));
 }

@@ -1,5 +1,6 @@
 #include "daemon/notify.hpp"
 
+#include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
@@ -34,6 +35,25 @@ void Notifier::Reloading() {
 void Notifier::Stopping() { Send("STOPPING=1\nSTATUS=Stopping"); }
 
 void Notifier::Watchdog() { Send("WATCHDOG=1"); }
+
+std::optional<int> SystemdListenSocket(std::string& error) {
+  const int n = sd_listen_fds(1);
+  if (n < 0) {
+    error = "cannot read the sockets passed by systemd (LISTEN_FDS)";
+    return std::nullopt;
+  }
+  if (n != 1) {
+    error = "--web.systemd-socket needs exactly one socket from systemd, got " + std::to_string(n) +
+            " (check ListenStream= in sloprobe.socket)";
+    return std::nullopt;
+  }
+  const int fd = SD_LISTEN_FDS_START;
+  if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+    error = "the socket passed by systemd is not a listening TCP socket";
+    return std::nullopt;
+  }
+  return fd;
+}
 
 bool LoopProgressing(bool running, std::optional<std::chrono::steady_clock::time_point> wake_at,
                      std::chrono::steady_clock::time_point now,

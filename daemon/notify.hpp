@@ -31,6 +31,10 @@ class Notifier {
   std::optional<std::chrono::microseconds> watchdog_period_;
 };
 
+// The one listening TCP socket systemd passed (sd_listen_fds(3), from a
+// .socket unit), or nullopt with `error` saying what was passed instead.
+std::optional<int> SystemdListenSocket(std::string& error);
+
 // Whether the scheduler loop is alive: running, and not waiting past the
 // time it meant to wake by more than `tolerance`. The watchdog pings only
 // while this holds, so a loop that died or stalled gets the service
