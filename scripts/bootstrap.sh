@@ -11,6 +11,8 @@ packages=(
   # tests, demo and benchmarks
   prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
   wrk curl openssl
+  # packaging checks
+  lintian systemd
   procps python3
 )
 
