@@ -10,10 +10,9 @@ packages=(
   libssl-dev libgtest-dev libgmock-dev libcli11-dev
   # tests, demo and benchmarks
   prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
-  wrk curl openssl
+  wrk curl openssl procps python3
   # packaging checks
   lintian systemd
-  procps python3
 )
 
 missing=()

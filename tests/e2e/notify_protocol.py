@@ -5,7 +5,8 @@ Binds an AF_UNIX datagram socket it owns, starts sloprobe with NOTIFY_SOCKET
 pointing at it and WATCHDOG_USEC set, and asserts the sequence: READY=1 with
 a STATUS, WATCHDOG=1 pings at about half the watchdog period, RELOADING=1 with
 a current MONOTONIC_USEC then READY=1 on SIGHUP (good and bad config), then
-STOPPING=1 on SIGTERM and exit 0 within 2 seconds. Every wait is bounded.
+STOPPING=1 on SIGTERM and exit 0 within 2 seconds while a run waits on a
+target that never answers. Every wait is bounded.
 
 Usage: notify_protocol.py SLOPROBE WORK_DIR
 """
@@ -27,12 +28,17 @@ def fail(msg):
 def main():
     sloprobe, work = sys.argv[1], sys.argv[2]
     config = os.path.join(work, "sloprobe.yml")
+    # A target that takes the connection (the kernel's backlog) and never
+    # answers: at SIGTERM a run is in flight with 10 s of timeout left.
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
     good = (
-        "global: {interval: 100ms, timeout: 50ms}\n"
+        "global: {interval: 100ms, timeout: 10s}\n"
         "probes:\n"
-        "  - name: refused\n"
+        "  - name: silent\n"
         "    type: http\n"
-        '    request: {url: "http://127.0.0.1:9/"}\n'
+        f'    request: {{url: "http://127.0.0.1:{silent.getsockname()[1]}/"}}\n'
     )
     with open(config, "w", encoding="utf-8") as f:
         f.write(good)
@@ -103,7 +109,7 @@ def main():
             if status not in after.get("STATUS", ""):
                 fail(f"STATUS after a {status} reload: {after}")
 
-        # Stop: STOPPING=1, exit 0 within 2 s.
+        # Stop with a run in flight: STOPPING=1, exit 0 within 2 s.
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         if receive(2, {"STOPPING": "1"}) is None:
