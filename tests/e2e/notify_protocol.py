@@ -17,12 +17,9 @@ import subprocess
 import sys
 import time
 
+from e2e_support import fail, one_probe_config
+
 WATCHDOG_USEC = 400_000  # pings expected every 200 ms
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
 
 
 def main():
@@ -33,13 +30,7 @@ def main():
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)
-    good = (
-        "global: {interval: 100ms, timeout: 10s}\n"
-        "probes:\n"
-        "  - name: silent\n"
-        "    type: http\n"
-        f'    request: {{url: "http://127.0.0.1:{silent.getsockname()[1]}/"}}\n'
-    )
+    good = one_probe_config(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout="10s")
     with open(config, "w", encoding="utf-8") as f:
         f.write(good)
     path = os.path.join(work, "notify.sock")

@@ -15,23 +15,14 @@ import sys
 import time
 import urllib.request
 
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+from e2e_support import fail, one_probe_config
 
 
 def main():
     sloprobe, work = sys.argv[1], sys.argv[2]
     config = os.path.join(work, "sloprobe.yml")
     with open(config, "w", encoding="utf-8") as f:
-        f.write(
-            "global: {interval: 100ms, timeout: 50ms}\n"
-            "probes:\n"
-            "  - name: refused\n"
-            "    type: http\n"
-            '    request: {url: "http://127.0.0.1:9/"}\n'
-        )
+        f.write(one_probe_config("http://127.0.0.1:9/"))
     args = [sloprobe, "--config.file", config, "--web.systemd-socket"]
 
     # Nothing passed: a clear error, exit 1.
