@@ -15,6 +15,22 @@ packages=(
   lintian systemd
 )
 
+# Node.js and npm only where no node is installed already (a machine may have
+# another distribution of it, whose npm conflicts with Debian's package).
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
+# The test-only OTLP schema (tests/otlp/package-lock.json), from the npm
+# registry, once.
+install_node_modules() {
+  local dir
+  dir="$(dirname "$0")/../tests/otlp"
+  [ -d "$dir/node_modules/@opentelemetry/otlp-transformer" ] && return 0
+  echo "bootstrap: installing the OTLP schema for the tests (npm ci)" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
@@ -23,6 +39,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  install_node_modules
   exit 0
 fi
 
@@ -46,3 +63,4 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_node_modules
