@@ -215,9 +215,26 @@ struct GlobalConfig {
   Duration max_retry_after = std::chrono::minutes(5);
 };
 
+// `otlp:`: push the metrics to an OpenTelemetry endpoint as well.
+struct OtlpConfig {
+  enum class Encoding { kProtobuf, kJson };
+  boost::urls::url endpoint;    // http or https, path defaults to /v1/metrics
+  std::vector<Header> headers;  // secrets filled in: never log
+  Duration interval = std::chrono::seconds(15);
+  Duration timeout = std::chrono::seconds(10);
+  Encoding encoding = Encoding::kProtobuf;
+  bool gzip = false;
+  std::vector<std::pair<std::string, std::string>> resource;  // as written, in order
+  TlsConfig tls;
+  // Canonical text of the block and the secrets it names (see
+  // ProbeConfig::fingerprint): a reload restarts the exporter only if it changed.
+  std::string fingerprint;
+};
+
 struct Config {
   std::string file;
   GlobalConfig global;
+  std::optional<OtlpConfig> otlp;
   std::vector<ProbeConfig> probes;
   // Every resolved secret value, so that anything printed can be scrubbed.
   Redactor redactor;

@@ -34,7 +34,9 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 3> kTopKeys{"global", "secrets", "probes"};
+constexpr std::array<std::string_view, 4> kTopKeys{"global", "secrets", "otlp", "probes"};
+constexpr std::array<std::string_view, 8> kOtlpKeys{
+    "endpoint", "headers", "interval", "timeout", "encoding", "compression", "resource", "tls"};
 constexpr std::array<std::string_view, 5> kGlobalKeys{"interval", "timeout", "jitter",
                                                       "max_in_flight", "max_retry_after"};
 constexpr std::array<std::string_view, 3> kSecretKeys{"env", "file", "credential"};
@@ -145,6 +147,7 @@ class Loader {
         Canonical(root["global"], global_text_);
       }
       if (root["secrets"]) ParseSecrets(root["secrets"], config.redactor);
+      if (root["otlp"]) ParseOtlp(root["otlp"], config);
       if (!root["probes"]) {
         Error(root, "missing 'probes': there is nothing to run");
       } else {
@@ -1472,6 +1475,82 @@ class Loader {
         }
       }
     }
+  }
+
+  void ParseOtlp(const YAML::Node& n, Config& config) {
+    const std::string ctx = "in 'otlp'";
+    if (!CheckMap(n, "'otlp'", kOtlpKeys, ctx)) return;
+    OtlpConfig o;
+    if (!n["endpoint"]) {
+      Error(n, "'otlp' needs an 'endpoint', e.g. http://collector:4318/v1/metrics");
+    } else if (auto raw = String(n["endpoint"], "'otlp.endpoint'")) {
+      if (auto text = Interpolate(n["endpoint"], *raw, "'otlp.endpoint'")) {
+        std::string error;
+        if (auto url = ParseTargetUrl(*text, error)) {
+          o.endpoint = *url;
+          if (o.endpoint.path().empty() || o.endpoint.path() == "/") {
+            o.endpoint.set_path("/v1/metrics");
+          }
+        } else {
+          Error(n["endpoint"], "'otlp.endpoint' " + error);
+        }
+      }
+    }
+    if (n["headers"]) {
+      std::vector<HeaderTemplate> headers;
+      ParseHeaders(n["headers"], headers, ctx, nullptr);
+      for (const auto& h : headers) o.headers.push_back({h.name, h.value.Text()});
+    }
+    if (n["interval"]) {
+      if (auto d = PositiveDuration(n["interval"], "'otlp.interval'")) o.interval = *d;
+    }
+    if (n["timeout"]) {
+      if (auto d = PositiveDuration(n["timeout"], "'otlp.timeout'")) o.timeout = *d;
+    }
+    if (n["encoding"]) {
+      if (auto e = String(n["encoding"], "'otlp.encoding'")) {
+        if (*e == "protobuf") {
+          o.encoding = OtlpConfig::Encoding::kProtobuf;
+        } else if (*e == "json") {
+          o.encoding = OtlpConfig::Encoding::kJson;
+        } else {
+          Error(n["encoding"], "'otlp.encoding' must be 'protobuf' or 'json', not " + Quote(*e));
+        }
+      }
+    }
+    if (n["compression"]) {
+      if (auto c = String(n["compression"], "'otlp.compression'")) {
+        if (*c == "gzip" || *c == "none") {
+          o.gzip = *c == "gzip";
+        } else {
+          Error(n["compression"], "'otlp.compression' must be 'gzip' or 'none', not " + Quote(*c));
+        }
+      }
+    }
+    if (const auto& r = n["resource"]) {
+      if (!r.IsMap()) {
+        Error(r, "'otlp.resource' must be a mapping of attribute name to value");
+      } else {
+        for (const auto& kv : r) {
+          const auto key = kv.first.Scalar();
+          if (key.empty()) {
+            Error(kv.first, "an 'otlp.resource' attribute name is empty");
+            continue;
+          }
+          if (auto v = String(kv.second, "resource attribute " + Quote(key))) {
+            o.resource.emplace_back(key, *v);
+          }
+        }
+      }
+    }
+    if (n["tls"]) {
+      ParseTls(n["tls"], o.tls, ctx);
+      if (o.endpoint.scheme_id() == boost::urls::scheme::http) {
+        Error(n["tls"], "'tls' is set but the endpoint is http:// " + ctx);
+      }
+    }
+    o.fingerprint = Fingerprint(n);
+    config.otlp = std::move(o);
   }
 
   void ParseProbes(const YAML::Node& n, Config& config) {
