@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -18,6 +19,7 @@
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/otlp_exporter.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/version.hpp"
 #include "probes/probe.hpp"
@@ -154,6 +156,16 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         outcome.errors.push_back(config::ConfigError{p.location, e.what()}.ToString());
       }
     }
+    std::unique_ptr<OtlpExporter> exporter;
+    const bool otlp_changed = next.otlp.has_value() != config.otlp.has_value() ||
+                              (next.otlp && next.otlp->fingerprint != config.otlp->fingerprint);
+    if (otlp_changed && next.otlp) {
+      try {
+        exporter = MakeExporter(*next.otlp);
+      } catch (const std::exception& e) {
+        outcome.errors.push_back(std::string("otlp: ") + e.what());
+      }
+    }
     if (!outcome.errors.empty()) return false;
     outcome.unchanged = keep.size();
     std::vector<Scheduler::ProbeId> retire;
@@ -166,8 +178,36 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     const auto epoch = Scheduler::Clock::now();
     for (auto& [p, probe] : fresh) AddSlot(*p, std::move(probe), epoch);
     config = std::move(next);
+    if (otlp_changed) {
+      if (otlp) otlp->BeginStop(Scheduler::Clock::now());  // no flush: the new one takes over
+      otlp = std::move(exporter);
+      if (otlp) otlp->Start();
+    }
     wake.cancel();  // a new probe may be due before the loop's next wake
     return true;
+  }
+
+  std::unique_ptr<OtlpExporter> MakeExporter(const config::OtlpConfig& c) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+    std::string instance = host;
+    if (server) instance += ":" + std::to_string(server->LocalEndpoint().port());
+    return std::make_unique<OtlpExporter>(
+        c, [this] { return CollectAll(); }, *registry,
+        otlp::Attributes{{"service.name", "sloprobe"},
+                         {"service.version", std::string(kVersion)},
+                         {"service.instance.id", instance},
+                         {"host.name", host}},
+        std::string(kVersion));
+  }
+
+  // What /metrics serves, as families; safe from any thread.
+  std::vector<prometheus::MetricFamily> CollectAll() const {
+    auto families = registry->Collect();
+    auto more = process.Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    return families;
   }
 
   asio::io_context& io;
@@ -190,14 +230,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   std::map<std::uint64_t, Run> runs;  // in flight
   std::uint64_t next_run_id = 0;
   std::function<void()> on_idle;  // set while stopping, called when runs reaches 0
+  // Last, so that it is stopped and joined before anything it reads goes.
+  std::unique_ptr<OtlpExporter> otlp;
 
-  std::string RenderMetrics() const {
-    auto families = registry->Collect();
-    auto more = process.Collect();
-    families.insert(families.end(), std::make_move_iterator(more.begin()),
-                    std::make_move_iterator(more.end()));
-    return prometheus::TextSerializer().Serialize(families);
-  }
+  std::string RenderMetrics() const { return prometheus::TextSerializer().Serialize(CollectAll()); }
 
   HttpServer::Response Handle(const HttpServer::Request& request) {
     namespace http = boost::beast::http;
@@ -251,6 +287,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
           std::make_unique<HttpServer>(io.get_executor(), *endpoint, handler, HttpServer::Limits{});
     }
     server->Start();
+    if (config.otlp) {
+      otlp = MakeExporter(*config.otlp);
+      otlp->Start();
+    }
     started = true;
     asio::co_spawn(io, Loop(shared_from_this()), asio::detached);
   }
@@ -419,7 +459,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     if (stopping) return;
     stopping = true;
     wake.cancel();
+    // The exporter sends a last snapshot on its own thread meanwhile.
+    if (otlp) otlp->BeginStop(Scheduler::Clock::now() + options.stop_grace);
     auto finish = [self = shared_from_this(), done = std::move(done)]() mutable {
+      if (self->otlp) self->otlp->Join();
       if (self->server) self->server->Stop();
       if (done) done();
     };

@@ -211,6 +211,12 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   std::deque<Clock::time_point> logins;  // within the last minute, for --login-rate
   std::uint64_t logins_granted = 0;
   std::uint64_t llm_chunks = 0;  // token chunks written by the LLM endpoints
+  // OTLP exports received at POST /v1/metrics, the last one kept whole.
+  struct OtlpExport {
+    std::string content_type, content_encoding, authorization, body;
+  };
+  std::uint64_t otlp_received = 0;
+  OtlpExport otlp_last;
   std::uint64_t next_id = 1;
 
   Decision Decide(std::string_view method, std::string_view path) {
@@ -388,6 +394,22 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         return http::response<http::string_body>{http::status::no_content, 11};
       }
     }
+    if (path == "/admin/otlp" && m == http::verb::get) {
+      std::lock_guard lock(mutex);
+      return JsonResponse(http::status::ok,
+                          json::object{{"received", otlp_received},
+                                       {"content_type", otlp_last.content_type},
+                                       {"content_encoding", otlp_last.content_encoding},
+                                       {"authorization", otlp_last.authorization},
+                                       {"size", otlp_last.body.size()}});
+    }
+    if (path == "/admin/otlp/last" && m == http::verb::get) {
+      std::lock_guard lock(mutex);
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/octet-stream");
+      res.body() = otlp_last.body;
+      return res;
+    }
     return Error(http::status::not_found, "no such admin endpoint");
   }
 
@@ -415,6 +437,23 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
                                                 {"target", std::string(req.target())},
                                                 {"headers", std::move(headers)},
                                                 {"body", req.body()}});
+      return res;
+    }
+    if (path == "/v1/metrics") {
+      // An OTLP/HTTP metrics receiver: keeps what arrives, answers with an
+      // empty ExportMetricsServiceResponse (full success).
+      if (m != http::verb::post) return Error(http::status::method_not_allowed, "POST only");
+      const bool json = req[http::field::content_type] == "application/json";
+      {
+        std::lock_guard lock(mutex);
+        ++otlp_received;
+        otlp_last = {std::string(req[http::field::content_type]),
+                     std::string(req[http::field::content_encoding]),
+                     std::string(req[http::field::authorization]), req.body()};
+      }
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, json ? "application/json" : "application/x-protobuf");
+      res.body() = json ? "{}" : "";
       return res;
     }
     if (path == "/redirect" || path == "/loop") {

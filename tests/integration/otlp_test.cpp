@@ -1,0 +1,167 @@
+// OTLP export end to end in-process: the daemon pushes to the testbed's
+// /v1/metrics receiver; faults on that route give 503 storms, 400s and a
+// stalled receiver.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <boost/json/parse.hpp>
+#include <cmath>
+#include <cstdlib>
+
+#include "daemon/otlp_exporter.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace sloprobe::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Families = std::vector<prometheus::MetricFamily>;
+
+double Value(const Families& f, const std::string& name, const LabelSet& labels) {
+  const double v = MetricValue(f, name, labels);
+  return std::isnan(v) ? 0 : v;
+}
+
+double Exports(const Families& f, const std::string& result) {
+  return Value(f, "sloprobe_otlp_exports_total", {{"result", result}});
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return {};
+  std::string out(in.size() * 20 + 1024, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+boost::json::object ReceiverState(const TestbedServer& bed) {
+  return boost::json::parse(HttpRequest(bed.Port(), "GET", "/admin/otlp").body).as_object();
+}
+
+std::string Config(const TestbedServer& bed, const std::string& otlp_extra) {
+  return "otlp:\n  endpoint: \"http://127.0.0.1:" + std::to_string(bed.Port()) + "\"\n" +
+         otlp_extra +
+         "global: {interval: 50ms, timeout: 1s}\nprobes:\n  - name: health\n    type: http\n"
+         "    request: {url: \"" +
+         bed.Url("/health") + "\"}\n";
+}
+
+TEST(Otlp, ExportsProtobufWithTheConfiguredHeadersAndResource) {
+  TestbedServer bed;
+  ::setenv("SLOPROBE_OTLP_TEST_TOKEN", "otlp-secret-token-98765", 1);
+  auto config = ConfigFromYaml("secrets:\n  token: {env: SLOPROBE_OTLP_TEST_TOKEN}\n" +
+                               Config(bed,
+                                      "  interval: 200ms\n"
+                                      "  headers: {Authorization: \"Bearer ${secrets.token}\"}\n"
+                                      "  resource: {deployment.environment: test}\n"));
+  ::unsetenv("SLOPROBE_OTLP_TEST_TOKEN");
+  DaemonRunner d(std::move(config));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "success") >= 2; }));
+  const auto state = ReceiverState(bed);
+  EXPECT_GE(state.at("received").to_number<std::uint64_t>(), 2u);
+  EXPECT_EQ(state.at("content_type").as_string(), "application/x-protobuf");
+  EXPECT_EQ(state.at("content_encoding").as_string(), "");
+  EXPECT_EQ(state.at("authorization").as_string(), "Bearer otlp-secret-token-98765");
+  const auto body = HttpRequest(bed.Port(), "GET", "/admin/otlp/last").body;
+  ASSERT_FALSE(body.empty());
+  EXPECT_EQ(body[0], '\x0a');  // field 1 (resource_metrics), length-delimited
+  for (const char* text : {"service.name", "sloprobe", "deployment.environment", "test",
+                           "sloprobe_probe_runs", "sloprobe_probe_duration_seconds"}) {
+    EXPECT_NE(body.find(text), std::string::npos) << text;
+  }
+  // Its own export metrics are not secret-bearing and count every attempt.
+  const auto f = d.Collect();
+  EXPECT_GE(Value(f, "sloprobe_otlp_export_duration_seconds_count", {}), 2);
+  EXPECT_EQ(Exports(f, "rejected"), 0);
+  for (const auto& family : f) {
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) EXPECT_EQ(l.value.find("otlp-secret"), std::string::npos);
+    }
+  }
+}
+
+TEST(Otlp, JsonWithGzip) {
+  TestbedServer bed;
+  DaemonRunner d(
+      ConfigFromYaml(Config(bed, "  interval: 200ms\n  encoding: json\n  compression: gzip\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "success") >= 1; }));
+  const auto state = ReceiverState(bed);
+  EXPECT_EQ(state.at("content_type").as_string(), "application/json");
+  EXPECT_EQ(state.at("content_encoding").as_string(), "gzip");
+  const auto json = Gunzip(HttpRequest(bed.Port(), "GET", "/admin/otlp/last").body);
+  ASSERT_FALSE(json.empty()) << "not gzip";
+  const auto v = boost::json::parse(json);
+  const auto& metrics = v.at("resourceMetrics").at(0).at("scopeMetrics").at(0).at("metrics");
+  bool runs = false;
+  for (const auto& m : metrics.as_array()) {
+    if (m.at("name") == "sloprobe_probe_runs") {
+      runs = true;
+      EXPECT_EQ(m.at("sum").at("aggregationTemporality"), 2);
+      EXPECT_EQ(m.at("sum").at("isMonotonic"), true);
+    }
+  }
+  EXPECT_TRUE(runs);
+}
+
+TEST(Otlp, A503StormIsRetriedWithBackoffThenDelivered) {
+  TestbedServer bed;
+  bed.SetFaults("- {route: /v1/metrics, error_ratio: 1, error_status: 503}\n");
+  DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 100ms\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "retry") >= 2; }, 10s));
+  auto f = d.Collect();
+  EXPECT_EQ(Exports(f, "success"), 0);
+  EXPECT_EQ(Exports(f, "rejected"), 0);
+  // Snapshots pile up behind the one being retried, the oldest dropped.
+  ASSERT_TRUE(d.WaitFor([](const Families& g) { return Exports(g, "dropped") >= 1; }, 10s));
+  // Probes ran on time all along: no skipped start, none later than 100 ms.
+  f = d.Collect();
+  EXPECT_EQ(Value(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
+  EXPECT_EQ(Value(f, "sloprobe_scheduler_lag_seconds_bucket", {{"le", "0.1"}}),
+            Value(f, "sloprobe_scheduler_lag_seconds_count", {}));
+  bed.SetFaults("[]\n");
+  ASSERT_TRUE(d.WaitFor([](const Families& g) { return Exports(g, "success") >= 1; }, 40s));
+  EXPECT_GE(ReceiverState(bed).at("received").to_number<std::uint64_t>(), 1u);
+}
+
+TEST(Otlp, OtherClientErrorsAreNotRetried) {
+  TestbedServer bed;
+  bed.SetFaults("- {route: /v1/metrics, error_ratio: 1, error_status: 400}\n");
+  DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 100ms\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "rejected") >= 3; }));
+  EXPECT_EQ(Exports(d.Collect(), "retry"), 0);
+}
+
+TEST(Otlp, AStalledReceiverCostsTheTimeoutAndNeverDelaysProbes) {
+  TestbedServer bed;
+  bed.SetFaults("- {route: /v1/metrics, action: stall, stall_max: 30s}\n");
+  DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 100ms\n  timeout: 300ms\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "retry") >= 1; }, 10s));
+  const auto f = d.Collect();
+  // The attempt lasted the timeout, not the stall.
+  const double count = Value(f, "sloprobe_otlp_export_duration_seconds_count", {});
+  ASSERT_GE(count, 1);
+  EXPECT_GE(Value(f, "sloprobe_otlp_export_duration_seconds_sum", {}) / count, 0.29);
+  EXPECT_EQ(Value(f, "sloprobe_otlp_export_duration_seconds_bucket", {{"le", "1"}}), count);
+  EXPECT_EQ(Value(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
+}
+
+TEST(Otlp, StoppingSendsALastSnapshot) {
+  TestbedServer bed;
+  DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 1h\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) {
+    return Value(f, "sloprobe_probe_runs_total", {{"probe", "health"}}) >= 3;
+  }));
+  EXPECT_EQ(ReceiverState(bed).at("received").to_number<std::uint64_t>(),
+            0u);  // no tick in an hour
+  EXPECT_LT(d.Stop(), 2s);
+  EXPECT_EQ(ReceiverState(bed).at("received").to_number<std::uint64_t>(), 1u);
+}
+
+}  // namespace
+}  // namespace sloprobe::test
