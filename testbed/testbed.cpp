@@ -119,6 +119,8 @@ std::vector<FaultRule> ParseFaults(const std::string& text) {
           r.error_ratio = v.as<double>();
         } else if (key == "error_status") {
           r.error_status = v.as<int>();
+        } else if (key == "retry_after") {
+          r.retry_after = v.Scalar();
         } else if (key == "action") {
           bool found = false;
           for (const auto& [name, action] : kActions) {
@@ -217,6 +219,10 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   };
   std::uint64_t otlp_received = 0;
   OtlpExport otlp_last;
+  // PUT /admin/otlp {"rejected": N, "message": "..."}: answer with this
+  // partial_success instead of a full one.
+  std::int64_t otlp_rejected = 0;
+  std::string otlp_message;
   std::uint64_t next_id = 1;
 
   Decision Decide(std::string_view method, std::string_view path) {
@@ -394,6 +400,17 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         return http::response<http::string_body>{http::status::no_content, 11};
       }
     }
+    if (path == "/admin/otlp" && m == http::verb::put) {
+      boost::system::error_code ec;
+      const auto v = json::parse(req.body(), ec);
+      if (ec || !v.is_object()) return Error(http::status::bad_request, "want a JSON object");
+      std::lock_guard lock(mutex);
+      const auto* r = v.as_object().if_contains("rejected");
+      const auto* msg = v.as_object().if_contains("message");
+      otlp_rejected = r != nullptr && r->is_int64() ? r->as_int64() : 0;
+      otlp_message = msg != nullptr && msg->is_string() ? std::string(msg->as_string()) : "";
+      return http::response<http::string_body>{http::status::no_content, 11};
+    }
     if (path == "/admin/otlp" && m == http::verb::get) {
       std::lock_guard lock(mutex);
       return JsonResponse(http::status::ok,
@@ -453,7 +470,29 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       http::response<http::string_body> res{http::status::ok, 11};
       res.set(http::field::content_type, json ? "application/json" : "application/x-protobuf");
-      res.body() = json ? "{}" : "";
+      std::lock_guard lock(mutex);
+      if (otlp_rejected == 0 && otlp_message.empty()) {
+        res.body() = json ? "{}" : "";
+      } else if (json) {
+        res.body() = json::serialize(json::object{
+            {"partialSuccess", json::object{{"rejectedDataPoints", std::to_string(otlp_rejected)},
+                                            {"errorMessage", otlp_message}}}});
+      } else {
+        // partial_success (1) { rejected_data_points (1, varint), error_message (2) }
+        std::string inner;
+        auto varint = [](std::string& out, std::uint64_t v) {
+          for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+          out.push_back(static_cast<char>(v));
+        };
+        inner.push_back('\x08');
+        varint(inner, static_cast<std::uint64_t>(otlp_rejected));
+        inner.push_back('\x12');
+        varint(inner, otlp_message.size());
+        inner += otlp_message;
+        res.body().push_back('\x0a');
+        varint(res.body(), inner.size());
+        res.body() += inner;
+      }
       return res;
     }
     if (path == "/redirect" || path == "/loop") {
@@ -732,6 +771,9 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       auto res = decision.error
                      ? Error(static_cast<http::status>(decision.error_status), "injected error")
                      : Api(req, path);
+      if (decision.error && !decision.rule.retry_after.empty()) {
+        res.set(http::field::retry_after, decision.rule.retry_after);
+      }
       if (decision.rule.body_bytes > res.body().size()) {
         res.body().resize(decision.rule.body_bytes, ' ');
       }

@@ -38,6 +38,7 @@ struct FaultRule {
   Duration delay_random{};  // plus a uniform random extra in [0, delay_random)
   double error_ratio = 0;   // fraction of requests answered with error_status
   int error_status = 500;
+  std::string retry_after;  // sent as Retry-After with injected errors, if set
   Action action = Action::kNone;
   double action_ratio = 1;  // fraction of matching requests that get the action
   Duration slow_interval = std::chrono::seconds(1);

@@ -134,14 +134,18 @@ bool DaemonRunner::WaitFor(
   return condition(Collect());
 }
 
-SimpleResponse HttpRequest(std::uint16_t port, const std::string& method,
-                           const std::string& target) {
+SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
+                           const std::string& body) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   socket.connect({asio::ip::make_address("127.0.0.1"), port});
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
+  if (!body.empty()) {
+    req.body() = body;
+    req.prepare_payload();
+  }
   http::write(socket, req);
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;

@@ -82,8 +82,8 @@ struct SimpleResponse {
   std::string content_type;
   std::string body;
 };
-SimpleResponse HttpRequest(std::uint16_t port, const std::string& method,
-                           const std::string& target);
+SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
+                           const std::string& body = "");
 
 int OpenFds();
 

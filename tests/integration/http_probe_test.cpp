@@ -17,6 +17,7 @@
 
 #include "probes/probe.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/integration/tls_server.hpp"
 
 namespace sloprobe::test {
 namespace {
@@ -245,67 +246,6 @@ TEST_F(HttpProbeTest, TtfbMatchesTheInjectedDelay) {
     EXPECT_LT(ttfb - truth, kLoopbackSlack);
   }
 }
-
-// A TLS server on loopback with a certificate made for the test.
-class TlsServer {
- public:
-  explicit TlsServer(const TempDir& dir) {
-    cert_ = (dir.Path() / "cert.pem").string();
-    key_ = (dir.Path() / "key.pem").string();
-    const std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 "
-        "-subj /CN=sloprobe.test -addext subjectAltName=DNS:sloprobe.test,IP:127.0.0.1 "
-        "-keyout " +
-        key_ + " -out " + cert_ + " 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
-    ctx_.use_certificate_chain_file(cert_);
-    ctx_.use_private_key_file(key_, asio::ssl::context::pem);
-    acceptor_.open(asio::ip::tcp::v4());
-    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
-    acceptor_.listen();
-    asio::co_spawn(io_, Accept(), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~TlsServer() {
-    asio::post(io_, [this] { io_.stop(); });
-    thread_.join();
-  }
-  std::uint16_t Port() const { return acceptor_.local_endpoint().port(); }
-  const std::string& CertFile() const { return cert_; }
-
- private:
-  asio::awaitable<void> Accept() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
-    }
-  }
-  asio::awaitable<void> Serve(asio::ip::tcp::socket socket) {
-    namespace http = boost::beast::http;
-    constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-    boost::beast::ssl_stream<boost::beast::tcp_stream> stream(std::move(socket), ctx_);
-    boost::beast::get_lowest_layer(stream).expires_after(5s);
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tuple);
-    if (hec) co_return;
-    boost::beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    auto [rec, n] = co_await http::async_read(stream, buffer, req, tuple);
-    if (rec) co_return;
-    http::response<http::string_body> res{http::status::ok, 11};
-    res.body() = "tls ok";
-    res.keep_alive(false);
-    res.prepare_payload();
-    co_await http::async_write(stream, res, tuple);
-  }
-
-  asio::io_context io_;
-  asio::ssl::context ctx_{asio::ssl::context::tls_server};
-  asio::ip::tcp::acceptor acceptor_{io_};
-  std::string cert_;
-  std::string key_;
-  std::thread thread_;
-};
 
 class TlsProbeTest : public ::testing::Test {
  protected:

@@ -7,9 +7,12 @@
 #include <boost/json/parse.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
+#include "daemon/log.hpp"
 #include "daemon/otlp_exporter.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/integration/tls_server.hpp"
 
 namespace sloprobe::test {
 namespace {
@@ -161,6 +164,69 @@ TEST(Otlp, StoppingSendsALastSnapshot) {
             0u);  // no tick in an hour
   EXPECT_LT(d.Stop(), 2s);
   EXPECT_EQ(ReceiverState(bed).at("received").to_number<std::uint64_t>(), 1u);
+}
+
+TEST(Otlp, RetryAfterSetsTheWait) {
+  TestbedServer bed;
+  // The backoff alone would try again within a second.
+  bed.SetFaults("- {route: /v1/metrics, error_ratio: 1, error_status: 429, retry_after: \"2\"}\n");
+  DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 100ms\n")));
+  auto attempts = [&] {
+    return Value(d.Collect(), "sloprobe_otlp_export_duration_seconds_count", {});
+  };
+  ASSERT_TRUE(d.WaitFor([&](const Families&) { return attempts() >= 1; }));
+  const auto first = std::chrono::steady_clock::now();
+  ASSERT_TRUE(d.WaitFor([&](const Families&) { return attempts() >= 2; }, 10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - first, 1900ms);
+  EXPECT_GE(Exports(d.Collect(), "retry"), 1);
+}
+
+// The endpoint's partial_success (protobuf and JSON) reaches the log.
+class OtlpPartial : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(OtlpPartial, IsLogged) {
+  TestbedServer bed;
+  std::ostringstream log;
+  daemon::Logger::Get().Configure(daemon::LogLevel::kInfo, daemon::LogFormat::kLogfmt, &log);
+  ASSERT_EQ(HttpRequest(bed.Port(), "PUT", "/admin/otlp",
+                        R"({"rejected": 3, "message": "3 points too old"})")
+                .status,
+            204);
+  DaemonRunner d(ConfigFromYaml(
+      Config(bed, std::string("  interval: 100ms\n  encoding: ") + GetParam() + "\n")));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "success") >= 1; }));
+  d.Stop();
+  daemon::Logger::Get().Configure(daemon::LogLevel::kInfo, daemon::LogFormat::kLogfmt, &std::cerr);
+  const auto text = log.str();
+  EXPECT_NE(text.find("OTLP endpoint accepted the export in part"), std::string::npos) << text;
+  EXPECT_NE(text.find("rejected_data_points=3"), std::string::npos) << text;
+  EXPECT_NE(text.find("3 points too old"), std::string::npos) << text;
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, OtlpPartial, ::testing::Values("protobuf", "json"));
+
+TEST(Otlp, HttpsWithTheRightCaAndNotWithAnother) {
+  TempDir dir;
+  TlsServer server(dir);
+  const auto endpoint = "https://127.0.0.1:" + std::to_string(server.Port()) + "/v1/metrics";
+  auto config = [&](const std::string& ca) {
+    return ConfigFromYaml("otlp:\n  endpoint: \"" + endpoint + "\"\n  interval: 100ms\n" +
+                          "  tls: {ca_file: \"" + ca + "\", server_name: sloprobe.test}\n" +
+                          "global: {interval: 1h}\nprobes:\n  - name: p\n    type: http\n" +
+                          "    request: {url: \"http://127.0.0.1:9/\"}\n");
+  };
+  {
+    DaemonRunner d(config(server.CertFile()));
+    ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "success") >= 1; }));
+  }
+  // Another certificate as the only trusted one: the handshake fails, and a
+  // certificate problem is not retried.
+  TempDir other_dir;
+  TlsServer other(other_dir);
+  DaemonRunner d(config(other.CertFile()));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "rejected") >= 1; }));
+  EXPECT_EQ(Exports(d.Collect(), "success"), 0);
+  EXPECT_EQ(Exports(d.Collect(), "retry"), 0);
 }
 
 }  // namespace
