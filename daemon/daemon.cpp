@@ -179,7 +179,10 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     for (auto& [p, probe] : fresh) AddSlot(*p, std::move(probe), epoch);
     config = std::move(next);
     if (otlp_changed) {
-      if (otlp) otlp->BeginStop(Scheduler::Clock::now());  // no flush: the new one takes over
+      if (otlp) {
+        otlp->BeginStop(Scheduler::Clock::now());  // no flush: the new one takes over
+        otlp.reset();                              // joins; removes its series
+      }
       otlp = std::move(exporter);
       if (otlp) otlp->Start();
     }

@@ -166,12 +166,6 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
                      .Help("Time of one OTLP export request, retries counted apart.")
                      .Register(registry)),
         rng(std::random_device{}()) {
-    for (const char* result : {"success", "retry", "rejected", "failed", "dropped"}) {
-      results.emplace(result, &exports.Add({{"result", result}}));
-    }
-    duration_series =
-        &duration.Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                  0.25, 0.5, 1, 2.5, 5, 10});
     // The configured attributes win over sloprobe's own.
     for (const auto& [k, val] : config.resource) {
       std::erase_if(base, [&](const auto& a) { return a.first == k; });
@@ -189,9 +183,21 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
     if (config.gzip) request.headers.push_back({"Content-Encoding", "gzip"});
   }
 
+  // The series exist while the exporter runs. prometheus-cpp hands out the
+  // same series for the same labels, so a replaced exporter must have
+  // removed its own before the new one adds them.
+  void AddSeries() {
+    for (const char* result : {"success", "retry", "rejected", "failed", "dropped"}) {
+      results.emplace(result, &exports.Add({{"result", result}}));
+    }
+    duration_series =
+        &duration.Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                  0.25, 0.5, 1, 2.5, 5, 10});
+  }
+
   ~State() {
     for (auto& [name, counter] : results) exports.Remove(counter);
-    duration.Remove(duration_series);
+    if (duration_series != nullptr) duration.Remove(duration_series);
   }
 
   std::string Snapshot() {
@@ -325,6 +331,7 @@ OtlpExporter::~OtlpExporter() {
 }
 
 void OtlpExporter::Start() {
+  state_->AddSeries();
   asio::co_spawn(state_->io, State::Ticks(state_), asio::detached);
   state_->thread = std::thread([s = state_] {
     auto guard = asio::make_work_guard(s->io);

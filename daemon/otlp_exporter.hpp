@@ -42,6 +42,8 @@ class OtlpExporter {
   OtlpExporter(const OtlpExporter&) = delete;
   OtlpExporter& operator=(const OtlpExporter&) = delete;
 
+  // Adds its series to the registry and starts the thread. At most one
+  // exporter may be started on a registry at a time.
   void Start();
   // Takes a last snapshot and sends what is queued until `deadline`, then
   // stops; returns at once. Join() waits for the thread.

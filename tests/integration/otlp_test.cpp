@@ -203,6 +203,29 @@ TEST_P(OtlpPartial, IsLogged) {
   EXPECT_NE(text.find("3 points too old"), std::string::npos) << text;
 }
 
+TEST(Otlp, AReloadStartsChangesAndStopsTheExporter) {
+  TestbedServer bed;
+  const std::string probes =
+      "global: {interval: 50ms}\nprobes:\n  - name: health\n    type: http\n"
+      "    request: {url: \"" +
+      bed.Url("/health") + "\"}\n";
+  DaemonRunner d(ConfigFromYaml(probes));
+  EXPECT_FALSE(HasSeries(d.Collect(), "sloprobe_otlp_exports_total", {{"result", "success"}}));
+  const auto with = [&](const std::string& encoding) {
+    return "otlp: {endpoint: \"http://127.0.0.1:" + std::to_string(bed.Port()) +
+           "\", interval: 100ms, encoding: " + encoding + "}\n" + probes;
+  };
+  ASSERT_TRUE(d.Reload(with("json")).ok);
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "success") >= 1; }));
+  EXPECT_EQ(ReceiverState(bed).at("content_type").as_string(), "application/json");
+  ASSERT_TRUE(d.Reload(with("protobuf")).ok);
+  ASSERT_TRUE(d.WaitFor([&](const Families&) {
+    return ReceiverState(bed).at("content_type").as_string() == "application/x-protobuf";
+  }));
+  ASSERT_TRUE(d.Reload(probes).ok);
+  EXPECT_FALSE(HasSeries(d.Collect(), "sloprobe_otlp_exports_total", {{"result", "success"}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Encodings, OtlpPartial, ::testing::Values("protobuf", "json"));
 
 TEST(Otlp, HttpsWithTheRightCaAndNotWithAnother) {
