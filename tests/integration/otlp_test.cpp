@@ -20,13 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using Families = std::vector<prometheus::MetricFamily>;
 
-double Value(const Families& f, const std::string& name, const LabelSet& labels) {
-  const double v = MetricValue(f, name, labels);
-  return std::isnan(v) ? 0 : v;
-}
-
 double Exports(const Families& f, const std::string& result) {
-  return Value(f, "sloprobe_otlp_exports_total", {{"result", result}});
+  return ValueOrZero(f, "sloprobe_otlp_exports_total", {{"result", result}});
 }
 
 std::string Gunzip(const std::string& in) {
@@ -80,7 +75,7 @@ TEST(Otlp, ExportsProtobufWithTheConfiguredHeadersAndResource) {
   }
   // Its own export metrics are not secret-bearing and count every attempt.
   const auto f = d.Collect();
-  EXPECT_GE(Value(f, "sloprobe_otlp_export_duration_seconds_count", {}), 2);
+  EXPECT_GE(ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_count", {}), 2);
   EXPECT_EQ(Exports(f, "rejected"), 0);
   for (const auto& family : f) {
     for (const auto& m : family.metric) {
@@ -124,9 +119,9 @@ TEST(Otlp, A503StormIsRetriedWithBackoffThenDelivered) {
   ASSERT_TRUE(d.WaitFor([](const Families& g) { return Exports(g, "dropped") >= 1; }, 10s));
   // Probes ran on time all along: no skipped start, none later than 100 ms.
   f = d.Collect();
-  EXPECT_EQ(Value(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
-  EXPECT_EQ(Value(f, "sloprobe_scheduler_lag_seconds_bucket", {{"le", "0.1"}}),
-            Value(f, "sloprobe_scheduler_lag_seconds_count", {}));
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_scheduler_lag_seconds_bucket", {{"le", "0.1"}}),
+            ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}));
   bed.SetFaults("[]\n");
   ASSERT_TRUE(d.WaitFor([](const Families& g) { return Exports(g, "success") >= 1; }, 40s));
   EXPECT_GE(ReceiverState(bed).at("received").to_number<std::uint64_t>(), 1u);
@@ -147,18 +142,18 @@ TEST(Otlp, AStalledReceiverCostsTheTimeoutAndNeverDelaysProbes) {
   ASSERT_TRUE(d.WaitFor([](const Families& f) { return Exports(f, "retry") >= 1; }, 10s));
   const auto f = d.Collect();
   // The attempt lasted the timeout, not the stall.
-  const double count = Value(f, "sloprobe_otlp_export_duration_seconds_count", {});
+  const double count = ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_count", {});
   ASSERT_GE(count, 1);
-  EXPECT_GE(Value(f, "sloprobe_otlp_export_duration_seconds_sum", {}) / count, 0.29);
-  EXPECT_EQ(Value(f, "sloprobe_otlp_export_duration_seconds_bucket", {{"le", "1"}}), count);
-  EXPECT_EQ(Value(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
+  EXPECT_GE(ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_sum", {}) / count, 0.29);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_bucket", {{"le", "1"}}), count);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_skipped_total", {{"probe", "health"}}), 0);
 }
 
 TEST(Otlp, StoppingSendsALastSnapshot) {
   TestbedServer bed;
   DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 1h\n")));
   ASSERT_TRUE(d.WaitFor([](const Families& f) {
-    return Value(f, "sloprobe_probe_runs_total", {{"probe", "health"}}) >= 3;
+    return ValueOrZero(f, "sloprobe_probe_runs_total", {{"probe", "health"}}) >= 3;
   }));
   EXPECT_EQ(ReceiverState(bed).at("received").to_number<std::uint64_t>(),
             0u);  // no tick in an hour
@@ -172,7 +167,7 @@ TEST(Otlp, RetryAfterSetsTheWait) {
   bed.SetFaults("- {route: /v1/metrics, error_ratio: 1, error_status: 429, retry_after: \"2\"}\n");
   DaemonRunner d(ConfigFromYaml(Config(bed, "  interval: 100ms\n")));
   auto attempts = [&] {
-    return Value(d.Collect(), "sloprobe_otlp_export_duration_seconds_count", {});
+    return ValueOrZero(d.Collect(), "sloprobe_otlp_export_duration_seconds_count", {});
   };
   ASSERT_TRUE(d.WaitFor([&](const Families&) { return attempts() >= 1; }));
   const auto first = std::chrono::steady_clock::now();

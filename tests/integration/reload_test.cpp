@@ -14,13 +14,8 @@ namespace {
 using namespace std::chrono_literals;
 using Families = std::vector<prometheus::MetricFamily>;
 
-double Value(const Families& f, const std::string& name, const LabelSet& labels) {
-  const double v = MetricValue(f, name, labels);
-  return std::isnan(v) ? 0 : v;
-}
-
 double Runs(const Families& f, const std::string& probe) {
-  return Value(f, "sloprobe_probe_runs_total", {{"probe", probe}});
+  return ValueOrZero(f, "sloprobe_probe_runs_total", {{"probe", probe}});
 }
 
 std::string Probe(const std::string& name, const std::string& url, const std::string& extra = "") {
@@ -56,10 +51,10 @@ TEST(Reload, KeepsUnchangedProbesRestartsChangedOnesAndRemovesTheRest) {
   const auto after = d.Collect();
   // The unchanged probe's counter and histogram went on from where they were.
   EXPECT_GE(Runs(after, "same"), Runs(before, "same"));
-  EXPECT_EQ(Value(after, "sloprobe_probe_duration_seconds_count", {{"probe", "same"}}),
+  EXPECT_EQ(ValueOrZero(after, "sloprobe_probe_duration_seconds_count", {{"probe", "same"}}),
             Runs(after, "same"));
   // The changed probe restarted with its new objective and buckets.
-  EXPECT_EQ(Value(after, "sloprobe_objective_latency_seconds", {{"probe", "tuned"}}), 0.25);
+  EXPECT_EQ(ValueOrZero(after, "sloprobe_objective_latency_seconds", {{"probe", "tuned"}}), 0.25);
   EXPECT_TRUE(HasSeries(after, "sloprobe_probe_duration_seconds_bucket",
                         {{"probe", "tuned"}, {"le", "0.25"}}));
   EXPECT_FALSE(HasSeries(after, "sloprobe_probe_duration_seconds_bucket",
@@ -72,7 +67,7 @@ TEST(Reload, KeepsUnchangedProbesRestartsChangedOnesAndRemovesTheRest) {
     }
   }
   ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "new") >= 3; }));
-  EXPECT_EQ(Value(d.Collect(), "sloprobe_config_last_reload_successful", {}), 1);
+  EXPECT_EQ(ValueOrZero(d.Collect(), "sloprobe_config_last_reload_successful", {}), 1);
 }
 
 TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
@@ -80,7 +75,7 @@ TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
   DaemonRunner d(ConfigFromYaml(Config(Probe("a", bed.Url("/health")))));
   ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "a") >= 3; }));
   const double reloaded_at =
-      Value(d.Collect(), "sloprobe_config_last_reload_success_timestamp_seconds", {});
+      ValueOrZero(d.Collect(), "sloprobe_config_last_reload_success_timestamp_seconds", {});
 
   const auto outcome = d.Reload(Config(Probe("a", bed.Url("/health"), "    intervl: 1s\n")));
   EXPECT_FALSE(outcome.ok);
@@ -89,8 +84,9 @@ TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
   EXPECT_NE(outcome.errors[0].find("did you mean 'interval'"), std::string::npos);
 
   auto f = d.Collect();
-  EXPECT_EQ(Value(f, "sloprobe_config_last_reload_successful", {}), 0);
-  EXPECT_EQ(Value(f, "sloprobe_config_last_reload_success_timestamp_seconds", {}), reloaded_at);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_config_last_reload_successful", {}), 0);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_config_last_reload_success_timestamp_seconds", {}),
+            reloaded_at);
   // The running probe goes on.
   const double runs = Runs(f, "a");
   ASSERT_TRUE(d.WaitFor([&](const Families& g) { return Runs(g, "a") >= runs + 3; }));
@@ -114,8 +110,9 @@ TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
 
   EXPECT_TRUE(d.Reload(Config(Probe("a", bed.Url("/health")))).ok);
   f = d.Collect();
-  EXPECT_EQ(Value(f, "sloprobe_config_last_reload_successful", {}), 1);
-  EXPECT_GT(Value(f, "sloprobe_config_last_reload_success_timestamp_seconds", {}), reloaded_at);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_config_last_reload_successful", {}), 1);
+  EXPECT_GT(ValueOrZero(f, "sloprobe_config_last_reload_success_timestamp_seconds", {}),
+            reloaded_at);
 }
 
 TEST(Reload, RunsInFlightOfARemovedOrChangedProbeAreCancelledAndRecordNothing) {
@@ -126,7 +123,7 @@ TEST(Reload, RunsInFlightOfARemovedOrChangedProbeAreCancelledAndRecordNothing) {
                                 Probe("ok", bed.Url("/health"))));
   // Both slow probes have a run in flight once their first start has passed.
   ASSERT_TRUE(d.WaitFor([](const Families& f) {
-    return Value(f, "sloprobe_scheduler_lag_seconds_count", {}) >= 5 && Runs(f, "ok") >= 2;
+    return ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}) >= 5 && Runs(f, "ok") >= 2;
   }));
   const auto start = std::chrono::steady_clock::now();
   const auto outcome = d.Reload("global: {interval: 100ms, timeout: 10s}\nprobes:\n" +
@@ -158,7 +155,7 @@ TEST(Reload, AHundredReloadsUnderLoadLoseNoRunOfAnUnchangedProbe) {
   DaemonRunner d(ConfigFromYaml(config(0)));
   ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "steady") >= 5; }));
   const auto t0 = std::chrono::steady_clock::now();
-  const double lag_before = Value(d.Collect(), "sloprobe_scheduler_lag_seconds_count", {});
+  const double lag_before = ValueOrZero(d.Collect(), "sloprobe_scheduler_lag_seconds_count", {});
   const double runs_before = Runs(d.Collect(), "steady");
   double last = runs_before;
   for (int i = 1; i <= 100; ++i) {
@@ -175,15 +172,15 @@ TEST(Reload, AHundredReloadsUnderLoadLoseNoRunOfAnUnchangedProbe) {
   d.Stop();
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   const auto f = d.Collect();
-  EXPECT_EQ(Value(f, "sloprobe_probe_skipped_total", {{"probe", "steady"}}), 0);
-  EXPECT_EQ(Value(f, "sloprobe_probe_duration_seconds_count", {{"probe", "steady"}}),
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_skipped_total", {{"probe", "steady"}}), 0);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_duration_seconds_count", {{"probe", "steady"}}),
             Runs(f, "steady"));
   // Every planned start of the steady probe in the window became a run: at
   // most the one at each end of the window is not counted.
   const double planned = std::chrono::duration<double>(elapsed) / 20ms;
   EXPECT_GE(Runs(f, "steady") - runs_before, std::floor(planned) - 2);
-  EXPECT_GT(Value(f, "sloprobe_scheduler_lag_seconds_count", {}), lag_before);
-  EXPECT_EQ(Value(f, "sloprobe_objective_latency_seconds", {{"probe", "churn"}}), 0.2);
+  EXPECT_GT(ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}), lag_before);
+  EXPECT_EQ(ValueOrZero(f, "sloprobe_objective_latency_seconds", {{"probe", "churn"}}), 0.2);
 }
 
 }  // namespace
@@ -221,7 +218,7 @@ TEST(Reload, LifecycleEndpointReloadsTheFileOnlyWhenEnabled) {
   EXPECT_EQ(bad.status, 500);
   EXPECT_NE(bad.body.find(file.string() + ":"), std::string::npos) << bad.body;
   EXPECT_TRUE(HasSeries(on.Collect(), "sloprobe_probe_runs_total", {{"probe", "b"}}));
-  EXPECT_EQ(Value(on.Collect(), "sloprobe_config_last_reload_successful", {}), 0);
+  EXPECT_EQ(ValueOrZero(on.Collect(), "sloprobe_config_last_reload_successful", {}), 0);
 }
 
 }  // namespace

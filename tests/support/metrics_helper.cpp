@@ -86,4 +86,10 @@ double SumValues(const std::vector<prometheus::MetricFamily>& families, const st
   return sum;
 }
 
+double ValueOrZero(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
+                   const LabelSet& labels) {
+  const double v = MetricValue(families, name, labels);
+  return std::isnan(v) ? 0 : v;
+}
+
 }  // namespace sloprobe::test

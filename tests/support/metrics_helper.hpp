@@ -16,6 +16,10 @@ using LabelSet = std::map<std::string, std::string>;
 double MetricValue(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
                    const LabelSet& labels);
 
+// MetricValue, with 0 for a series that does not exist (yet).
+double ValueOrZero(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
+                   const LabelSet& labels);
+
 bool HasSeries(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
                const LabelSet& labels);
 
