@@ -211,7 +211,8 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
   void Enqueue() {
     queue.push_back(Snapshot());
     if (queue.size() > kMaxQueued) {
-      queue.pop_front();
+      // The oldest waiting one: the front is being sent while `sending`.
+      queue.erase(queue.begin() + (sending ? 1 : 0));
       results["dropped"]->Increment();
     }
     if (!sending) asio::co_spawn(io, Send(shared_from_this()), asio::detached);
@@ -236,6 +237,7 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
     if (self->stopping) self->io.stop();
   }
 
+  // Sends a copy of `body`: the queue may change while this waits.
   asio::awaitable<void> Deliver(const std::string& body) {
     auto backoff = std::chrono::duration_cast<Clock::duration>(kFirstBackoff);
     const auto give_up = Clock::now() + kGiveUpAfter;
