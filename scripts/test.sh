@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: unit, integration
-# (testbed on loopback) and end to end (promtool, a real Prometheus); then the
-# unit and integration suites again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# Installs what is missing, builds, and runs every test: the unit and
+# integration suites under AddressSanitizer and UndefinedBehaviorSanitizer,
+# the multi-threaded integration suites under ThreadSanitizer, then every test
+# (unit, integration on loopback, end to end with promtool, Prometheus,
+# Alertmanager, the .deb) in a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
@@ -14,6 +15,16 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
 cmake --build build-sanitize -j"$(nproc)" --target sloprobe_unit_tests sloprobe_integration_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure --timeout 300 -E '^(e2e|alerts)\.'
+
+echo "== thread sanitizer: the suites where threads share state"
+# The OTLP exporter runs on its own thread beside the probes'; the in-process
+# tests add the test's thread and the testbed's.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
+  -DSLOPROBE_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$(nproc)" --target sloprobe_integration_tests
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ./build-tsan/tests/sloprobe_integration_tests \
+  --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*'
 
 echo "== release build: every test"
 ./scripts/build.sh
