@@ -19,6 +19,7 @@
 
 #include "config/template.hpp"
 #include "config/text.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace sloprobe::config {
 
@@ -32,7 +33,7 @@ std::string ConfigError::ToString() const {
 
 namespace {
 
-using Keys = std::span<const std::string_view>;
+using Keys = YamlReader::Keys;
 
 constexpr std::array<std::string_view, 4> kTopKeys{"global", "secrets", "otlp", "probes"};
 constexpr std::array<std::string_view, 8> kOtlpKeys{
@@ -120,27 +121,24 @@ bool ValidToken(std::string_view s) {  // RFC 9110 token, for methods and header
   });
 }
 
-class Loader {
+class Loader : YamlReader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  using YamlReader::YamlReader;
 
   LoadResult Load(std::string_view text) {
     LoadResult result;
-    YAML::Node parsed;
-    try {
-      parsed = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      result.errors.push_back(
-          {Location{file_, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg});
+    const auto parsed = Parse(text);
+    if (!parsed) {
+      result.errors = TakeErrors();
       return result;
     }
     // Read through a const reference: yaml-cpp's non-const operator[] inserts.
-    const YAML::Node& root = parsed;
+    const YAML::Node& root = *parsed;
     Config config;
-    config.file = file_;
+    config.file = File();
     redactor_ = &config.redactor;
     if (!root || root.IsNull()) {
-      errors_.push_back({Location{file_, 0, 0}, "the file is empty; it needs a 'probes' list"});
+      ErrorAtFile("the file is empty; it needs a 'probes' list");
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
       if (root["global"]) {
         ParseGlobal(root["global"], config.global);
@@ -154,98 +152,12 @@ class Loader {
         ParseProbes(root["probes"], config);
       }
     }
-    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-    });
-    result.errors = std::move(errors_);
+    result.errors = TakeErrors();
     if (result.errors.empty()) result.config = std::move(config);
     return result;
   }
 
  private:
-  Location Where(const YAML::Node& n) const {
-    const auto m = n.Mark();
-    if (m.is_null()) return Location{file_, 0, 0};
-    return Location{file_, m.line + 1, m.column + 1};
-  }
-
-  void Error(const YAML::Node& n, std::string message) {
-    errors_.push_back({Where(n), std::move(message)});
-  }
-
-  static std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-  // Checks that `n` is a mapping whose keys are all in `keys`, each once.
-  // `what` names the value ("probe 'health'"), `context` ends messages.
-  bool CheckMap(const YAML::Node& n, std::string_view what, Keys keys, std::string_view context) {
-    if (!n.IsMap()) {
-      Error(n, std::string(what) + " must be a mapping");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (const auto& kv : n) {
-      const auto key = kv.first.Scalar();
-      if (!seen.insert(key).second) {
-        Error(kv.first, "duplicate key " + Quote(key) + " " + std::string(context));
-        continue;
-      }
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-      std::string message = "unknown key " + Quote(key) + " " + std::string(context);
-      if (auto s = Suggest(key, keys); !s.empty()) message += "; did you mean " + Quote(s) + "?";
-      Error(kv.first, std::move(message));
-    }
-    return true;
-  }
-
-  std::optional<std::string> String(const YAML::Node& n, std::string_view what) {
-    if (!n.IsScalar()) {
-      Error(n, std::string(what) + " must be a string");
-      return std::nullopt;
-    }
-    return n.Scalar();
-  }
-
-  std::optional<Duration> PositiveDuration(const YAML::Node& n, std::string_view what,
-                                           bool allow_zero = false) {
-    auto s = String(n, what);
-    if (!s) return std::nullopt;
-    auto d = ParseDuration(*s);
-    if (!d) {
-      Error(n, "invalid duration " + Quote(*s) + " for " + std::string(what) +
-                   " (use a number with a unit: 500ms, 10s, 1m, 2h)");
-      return std::nullopt;
-    }
-    if (*d < Duration::zero() || (!allow_zero && *d == Duration::zero())) {
-      Error(n, std::string(what) + " must be greater than zero, got " + Quote(*s));
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  template <typename T>
-  std::optional<T> Number(const YAML::Node& n, std::string_view what) {
-    if (n.IsScalar()) {
-      try {
-        return n.as<T>();
-      } catch (const YAML::Exception&) {
-      }
-    }
-    Error(n, std::string(what) + " must be " +
-                 (std::is_integral_v<T> ? "a whole number" : "a number") +
-                 (n.IsScalar() ? ", got " + Quote(n.Scalar()) : ""));
-    return std::nullopt;
-  }
-
-  std::optional<bool> Bool(const YAML::Node& n, std::string_view what) {
-    if (n.IsScalar()) {
-      const auto& s = n.Scalar();
-      if (s == "true") return true;
-      if (s == "false") return false;
-    }
-    Error(n, std::string(what) + " must be true or false");
-    return std::nullopt;
-  }
-
   // An RFC 6901 JSON Pointer: empty (the whole document) or starting with '/'.
   std::optional<std::string> Pointer(const YAML::Node& n, std::string_view what) {
     auto p = String(n, what);
@@ -254,18 +166,6 @@ class Loader {
       return std::nullopt;
     }
     return p;
-  }
-
-  std::optional<std::uint64_t> Size(const YAML::Node& n, std::string_view what) {
-    auto s = String(n, what);
-    if (!s) return std::nullopt;
-    auto v = ParseSize(*s);
-    if (!v || *v == 0) {
-      Error(n, "invalid size " + Quote(*s) + " for " + std::string(what) +
-                   " (use bytes or a unit: 65536, 64KiB, 1MiB)");
-      return std::nullopt;
-    }
-    return v;
   }
 
   void ParseGlobal(const YAML::Node& n, GlobalConfig& g) {
@@ -752,30 +652,6 @@ class Loader {
         Error(n["tls"], "'tls' is set but the URL is http:// " + ctx);
       }
     }
-  }
-
-  static std::string Base64(std::string_view in) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-      const auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) |
-                     (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
-      out += kAlphabet[v >> 18];
-      out += kAlphabet[(v >> 12) & 63];
-      out += kAlphabet[(v >> 6) & 63];
-      out += kAlphabet[v & 63];
-    }
-    if (i < in.size()) {
-      std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
-      if (i + 1 < in.size()) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-      out += kAlphabet[v >> 18];
-      out += kAlphabet[(v >> 12) & 63];
-      out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-      out += '=';
-    }
-    return out;
   }
 
   std::optional<StatusRange> Status(const YAML::Node& n) {
@@ -1637,9 +1513,7 @@ class Loader {
     return f;
   }
 
-  std::string file_;
   std::string global_text_;
-  std::vector<ConfigError> errors_;
   Redactor* redactor_ = nullptr;  // the config's, while loading
   // Declared secrets; nullopt when the secret could not be resolved.
   std::map<std::string, std::optional<std::string>, std::less<>> secrets_;

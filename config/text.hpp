@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,5 +16,10 @@ std::size_t EditDistance(std::string_view a, std::string_view b);
 // The candidate closest to `word` if it is close enough to be a likely typo,
 // otherwise empty.
 std::string_view Suggest(std::string_view word, std::span<const std::string_view> candidates);
+
+// Standard base64 (RFC 4648) with padding.
+std::string Base64(std::string_view in);
+// The bytes of padded base64 text; nullopt when it is not.
+std::optional<std::string> Base64Decode(std::string_view in);
 
 }  // namespace sloprobe::config
