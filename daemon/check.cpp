@@ -3,11 +3,21 @@
 #include <boost/asio/io_context.hpp>
 
 #include "config/loader.hpp"
+#include "daemon/web_security.hpp"
 #include "probes/probe.hpp"
 
 namespace sloprobe::daemon {
 
-int CheckConfig(const std::string& path, std::ostream& out, std::ostream& err) {
+int CheckConfig(const std::string& path, const std::string& web_config_file, std::ostream& out,
+                std::ostream& err) {
+  if (!web_config_file.empty()) {
+    std::vector<std::string> errors;
+    if (!WebConfigWatcher::Load(web_config_file, errors)) {
+      for (const auto& e : errors) err << e << '\n';
+      return 1;
+    }
+    out << web_config_file << ": OK\n";
+  }
   auto loaded = config::LoadConfigFile(path);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) err << e.ToString() << '\n';

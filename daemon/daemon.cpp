@@ -22,6 +22,7 @@
 #include "daemon/otlp_exporter.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/version.hpp"
+#include "daemon/web_security.hpp"
 #include "probes/probe.hpp"
 
 namespace sloprobe::daemon {
@@ -276,19 +277,30 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   }
 
   void Start() {
+    std::shared_ptr<WebConfigWatcher> web;
+    if (!options.web_config_file.empty()) {
+      std::vector<std::string> errors;
+      web = WebConfigWatcher::Load(options.web_config_file, errors);
+      if (!web) {
+        std::string text = "invalid --web.config.file";
+        for (const auto& e : errors) text += "; " + e;
+        throw std::runtime_error(text);
+      }
+    }
     auto handler = [this](const HttpServer::Request& r) { return Handle(r); };
+    HttpServer::Limits limits;
+    limits.max_connections = options.max_connections;
     if (options.listen_fd >= 0) {
-      server = std::make_unique<HttpServer>(io.get_executor(), options.listen_fd, handler,
-                                            HttpServer::Limits{});
+      server = std::make_unique<HttpServer>(io.get_executor(), options.listen_fd, handler, limits);
     } else {
       auto endpoint = ParseListenAddress(options.listen_address);
       if (!endpoint) {
         throw std::runtime_error("invalid --web.listen-address '" + options.listen_address +
                                  "' (use host:port or :port)");
       }
-      server =
-          std::make_unique<HttpServer>(io.get_executor(), *endpoint, handler, HttpServer::Limits{});
+      server = std::make_unique<HttpServer>(io.get_executor(), *endpoint, handler, limits);
     }
+    server->Secure(std::move(web));
     server->Start();
     if (config.otlp) {
       otlp = MakeExporter(*config.otlp);

@@ -26,6 +26,11 @@ struct DaemonOptions {
   std::string config_file;
   // Serves POST /-/reload (otherwise 403), like Prometheus's flag.
   bool enable_lifecycle = false;
+  // TLS, basic authentication and rate limit for the web endpoints
+  // (exporter-toolkit format; docs/security.md). Empty: plain HTTP, open.
+  std::string web_config_file;
+  // Connections to the web endpoints at once; more are closed on accept.
+  std::size_t max_connections = 64;
 };
 
 // What a reload did. On failure nothing changed and `errors` says why, each

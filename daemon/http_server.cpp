@@ -2,11 +2,14 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -14,6 +17,8 @@
 #include <cerrno>
 #include <charconv>
 #include <list>
+
+#include "daemon/web_security.hpp"
 
 namespace sloprobe::daemon {
 
@@ -24,7 +29,15 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Remembered matching credentials per version of the web configuration.
+constexpr std::size_t kMaxVerified = 1024;
+
+// Runs on the bcrypt worker. A plain function, not a lambda: the arguments
+// live in the coroutine frame.
+asio::awaitable<bool> CheckPassword(std::string password, std::string hash) {
+  co_return BcryptMatches(password, hash);
 }
+}  // namespace
 
 std::optional<tcp::endpoint> ParseListenAddress(std::string_view text) {
   const auto colon = text.rfind(':');
@@ -61,6 +74,9 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   Limits limits;
   bool stopped = false;
   std::list<beast::tcp_stream*> sessions;
+  std::size_t connections = 0;            // accepted and not yet ended
+  std::shared_ptr<WebConfigWatcher> web;  // null: plain HTTP, no authentication
+  asio::any_io_executor auth_executor;    // the bcrypt worker, when `web` is set
 
   asio::awaitable<void> Accept() {
     auto self = shared_from_this();
@@ -71,11 +87,14 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         if (ec == asio::error::operation_aborted) break;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
-      if (sessions.size() >= limits.max_connections) {
+      // Counted here, not when the session starts, so that a burst of
+      // connections cannot slip past the limit before their sessions run.
+      if (connections >= limits.max_connections) {
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
       }
+      ++connections;
       asio::co_spawn(executor, Session(std::move(socket)), asio::detached);
     }
   }
@@ -86,16 +105,93 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     // Listed for Stop() exactly as long as the stream lives, however the
     // session ends.
     struct Registration {
-      std::list<beast::tcp_stream*>& list;
+      State& state;
       std::list<beast::tcp_stream*>::iterator it;
-      ~Registration() { list.erase(it); }
-    } registered{sessions, sessions.insert(sessions.end(), &stream)};
+      ~Registration() {
+        state.sessions.erase(it);
+        --state.connections;
+      }
+    } registered{*this, sessions.insert(sessions.end(), &stream)};
     beast::flat_buffer buffer(limits.header_limit + limits.body_limit);
+    const auto policy = web ? web->Current() : nullptr;
+    if (!policy || !policy->tls) {
+      co_await Serve(stream, stream, buffer, policy.get());
+    } else {
+      // A TLS record starts with 0x16; anything else is most likely plain
+      // HTTP sent to the TLS port, and gets told so the way Go's servers
+      // (and so the exporters beside sloprobe) tell it.
+      stream.expires_after(limits.handshake_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(1024), kTuple);
+      buffer.commit(n);
+      if (ec || n == 0) co_return;
+      if (static_cast<const unsigned char*>(buffer.data().data())[0] != 0x16) {
+        static constexpr std::string_view kPlain =
+            "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+        co_await asio::async_write(stream, asio::buffer(kPlain), kTuple);
+        co_return;
+      }
+      asio::ssl::stream<beast::tcp_stream&> tls(stream, *policy->tls);
+      auto [hec, used] =
+          co_await tls.async_handshake(asio::ssl::stream_base::server, buffer.data(), kTuple);
+      if (hec) co_return;
+      buffer.consume(used);
+      const auto& sans = policy->config.tls->client_allowed_sans;
+      if (!sans.empty() && !ClientSanAllowed(tls.native_handle(), sans)) co_return;
+      co_await Serve(tls, stream, buffer, policy.get());
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+  }
+
+  // Whether the request carries the credentials of a configured user. The
+  // bcrypt comparison runs on the server's own worker thread, never on the
+  // probes'.
+  asio::awaitable<bool> Authorized(const Request& request, WebPolicy& policy) {
+    const auto header = request.find(http::field::authorization);
+    if (header == request.end()) co_return false;
+    auto credentials = ParseBasicAuthorization(header->value());
+    if (!credentials) co_return false;
+    const auto user = policy.config.basic_auth_users.find(credentials->user);
+    const bool known = user != policy.config.basic_auth_users.end();
+    std::string hash = known ? user->second : kUnknownUserHash;
+    const auto key = CredentialKey(credentials->user, credentials->password, hash);
+    if (known && policy.verified.count(key) != 0) co_return true;
+    const bool match = co_await asio::co_spawn(
+        auth_executor, CheckPassword(std::move(credentials->password), std::move(hash)),
+        asio::use_awaitable);
+    if (!match || !known) co_return false;
+    if (policy.verified.size() >= kMaxVerified) policy.verified.clear();
+    policy.verified.insert(key);
+    co_return true;
+  }
+
+  // After an error answer sent before the request was read to its end:
+  // closing at once, with the client's bytes unread, would reset the
+  // connection and could destroy the answer before the client reads it. So
+  // end the sending side, then read and drop what still comes, bounded in
+  // time and size.
+  static asio::awaitable<void> Linger(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 16 * 1024> scratch{};
+    for (std::size_t total = 0; total < (std::size_t{4} << 20);) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+      if (ec) break;
+      total += n;
+    }
+  }
+
+  // Reads requests and answers them until the client or an error ends it.
+  template <typename Stream>
+  asio::awaitable<void> Serve(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+                              WebPolicy* policy) {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(limits.header_limit);
       parser.body_limit(limits.body_limit);
-      stream.expires_after(limits.idle_timeout);
+      lowest.expires_after(limits.idle_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
       if (ec) {
         // A client that closes an idle connection is normal; anything else
@@ -104,36 +200,50 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
             ec.category() == http::make_error_code(http::error::bad_target).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message;
         if (parse_error) {
-          http::response<http::string_body> bad{ec == http::error::body_limit
-                                                    ? http::status::payload_too_large
-                                                    : http::status::bad_request,
-                                                11};
+          http::response<http::string_body> bad{
+              ec == http::error::body_limit     ? http::status::payload_too_large
+              : ec == http::error::header_limit ? http::status::request_header_fields_too_large
+                                                : http::status::bad_request,
+              11};
           bad.set(http::field::content_type, "text/plain; charset=utf-8");
           bad.body() = ec.message() + "\n";
           bad.keep_alive(false);
           bad.prepare_payload();
-          stream.expires_after(std::chrono::seconds(5));
-          co_await http::async_write(stream, bad, kTuple);
+          lowest.expires_after(std::chrono::seconds(5));
+          auto [wec, written] = co_await http::async_write(stream, bad, kTuple);
+          if (!wec) co_await Linger(lowest);
         }
         break;
       }
       const auto& request = parser.get();
-      Response r = handler(request);
+      Response r;
+      std::optional<std::string_view> challenge;
+      if (policy && !policy->TakeToken(std::chrono::steady_clock::now())) {
+        r = {429, "text/plain; charset=utf-8", "Too Many Requests\n"};
+      } else if (policy && !policy->config.basic_auth_users.empty() &&
+                 !co_await Authorized(request, *policy)) {
+        r = {401, "text/plain; charset=utf-8", "Unauthorized\n"};
+        challenge = "Basic";
+      } else {
+        if (stopped) break;  // stopped while the password was checked
+        r = handler(request);
+      }
       http::response<http::string_body> response{static_cast<http::status>(r.status),
                                                  request.version()};
       response.set(http::field::server, "sloprobe");
       response.set(http::field::content_type, r.content_type);
+      if (challenge) response.set(http::field::www_authenticate, *challenge);
+      if (policy) {
+        for (const auto& [name, value] : policy->config.headers) response.set(name, value);
+      }
       response.keep_alive(request.keep_alive() && !stopped);
       response.body() = std::move(r.body);
       response.prepare_payload();
       if (request.method() == http::verb::head) response.body().clear();
-      stream.expires_after(limits.idle_timeout);
+      lowest.expires_after(limits.idle_timeout);
       auto [wec, written] = co_await http::async_write(stream, response, kTuple);
       if (wec || !response.keep_alive()) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.close();
   }
 };
 
@@ -163,7 +273,20 @@ HttpServer::HttpServer(asio::any_io_executor executor, int listening_fd, Handler
   state_->acceptor.assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), listening_fd);
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+  // Joins the bcrypt worker; checks it had queued are dropped.
+  if (auth_pool_) auth_pool_->stop();
+  auth_pool_.reset();
+}
+
+void HttpServer::Secure(std::shared_ptr<WebConfigWatcher> web) {
+  state_->web = std::move(web);
+  if (state_->web && !auth_pool_) {
+    auth_pool_ = std::make_unique<asio::thread_pool>(1);
+    state_->auth_executor = auth_pool_->get_executor();
+  }
+}
 
 tcp::endpoint HttpServer::LocalEndpoint() const { return state_->acceptor.local_endpoint(); }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <string>
 
 namespace sloprobe::daemon {
+
+class WebConfigWatcher;
 
 // "host:port", ":port" (all interfaces) or "[v6]:port"; nullopt if invalid.
 std::optional<boost::asio::ip::tcp::endpoint> ParseListenAddress(std::string_view text);
@@ -33,6 +36,7 @@ class HttpServer {
     std::uint32_t header_limit = 8 * 1024;
     std::uint64_t body_limit = std::uint64_t{64} * 1024;
     std::chrono::seconds idle_timeout{30};
+    std::chrono::seconds handshake_timeout{10};  // TLS: first byte to handshake done
   };
 
   // Binds and listens at once; throws boost::system::system_error on failure.
@@ -44,6 +48,10 @@ class HttpServer {
              Limits limits);
   ~HttpServer();
 
+  // Applies --web.config.file (TLS, basic authentication, rate limit and
+  // headers) to every connection accepted from now on. Call before Start().
+  void Secure(std::shared_ptr<WebConfigWatcher> web);
+
   boost::asio::ip::tcp::endpoint LocalEndpoint() const;
   void Start();
   // Stops accepting and closes every open connection.
@@ -52,6 +60,7 @@ class HttpServer {
  private:
   struct State;
   std::shared_ptr<State> state_;
+  std::unique_ptr<boost::asio::thread_pool> auth_pool_;
 };
 
 }  // namespace sloprobe::daemon

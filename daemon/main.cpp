@@ -29,6 +29,13 @@ int main(int argc, char** argv) {
                "--web.listen-address");
   app.add_flag("--web.enable-lifecycle", options.enable_lifecycle,
                "Serve POST /-/reload (reload the configuration over HTTP)");
+  app.add_option("--web.config.file", options.web_config_file,
+                 "TLS and basic authentication for the web endpoints (exporter-toolkit format; "
+                 "read again when it or its certificates change)");
+  app.add_option("--web.max-connections", options.max_connections,
+                 "Connections to the web endpoints at once")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   app.add_option("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -38,7 +45,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sloprobe ") + std::string(kVersion));
   CLI11_PARSE(app, argc, argv);
 
-  if (check_only) return CheckConfig(config_file, std::cout, std::cerr);
+  if (check_only) {
+    return CheckConfig(config_file, options.web_config_file, std::cout, std::cerr);
+  }
 
   LogLevel level{};
   LogFormat format{};

@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang-format clang-tidy
   libboost1.81-dev prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
-  libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcli11-dev
+  libssl-dev zlib1g-dev libcrypt-dev libgtest-dev libgmock-dev libcli11-dev
   # tests, demo and benchmarks
   prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
   wrk curl openssl procps python3

@@ -239,13 +239,6 @@ TEST(Daemon, ServesMetricsAndLifecycleEndpoints) {
   EXPECT_TRUE(head.body.empty());
 }
 
-TEST(Daemon, RejectsOversizedRequestsToItsOwnServer) {
-  TestbedServer bed;
-  DaemonRunner d(ConfigFromYaml("probes:\n" + ProbeYaml("h", bed.Url("/health"), "")));
-  const auto r = HttpRequest(d.Port(), "GET", "/metrics?" + std::string(20000, 'a'));
-  EXPECT_EQ(r.status, 400);
-}
-
 TEST(Daemon, LogsStateChangesNotEveryRun) {
   std::ostringstream log;
   daemon::Logger::Get().Configure(daemon::LogLevel::kInfo, daemon::LogFormat::kLogfmt, &log);

@@ -21,24 +21,29 @@ struct Expected {
   std::string fragment;
 };
 
-// Loading `yaml` fails with exactly `expected`, in order, each located in
-// the file.
-inline void ExpectErrors(const std::string& yaml, const std::vector<Expected>& expected) {
-  const auto r = Load(yaml);
-  EXPECT_FALSE(r.config.has_value());
-  ASSERT_EQ(r.errors.size(), expected.size()) << [&] {
+// `errors` are exactly `expected`, in order, each located in kFile.
+inline void ExpectLocated(const std::vector<ConfigError>& errors,
+                          const std::vector<Expected>& expected) {
+  ASSERT_EQ(errors.size(), expected.size()) << [&] {
     std::string all;
-    for (const auto& e : r.errors) all += e.ToString() + "\n";
+    for (const auto& e : errors) all += e.ToString() + "\n";
     return all;
   }();
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    const auto& e = r.errors[i];
+    const auto& e = errors[i];
     EXPECT_EQ(e.where.file, kFile);
     EXPECT_EQ(e.where.line, expected[i].line) << e.ToString();
     EXPECT_EQ(e.where.column, expected[i].column) << e.ToString();
     EXPECT_NE(e.message.find(expected[i].fragment), std::string::npos)
         << "'" << e.message << "' lacks '" << expected[i].fragment << "'";
   }
+}
+
+// Loading `yaml` fails with exactly `expected`.
+inline void ExpectErrors(const std::string& yaml, const std::vector<Expected>& expected) {
+  const auto r = Load(yaml);
+  EXPECT_FALSE(r.config.has_value());
+  ExpectLocated(r.errors, expected);
 }
 
 }  // namespace sloprobe::config::test
