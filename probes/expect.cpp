@@ -73,8 +73,13 @@ std::optional<ExpectationFailure> CheckResponse(const HttpResponse& response,
     Reason reason = Reason::kHttpStatus;
     if (response.status == 429) reason = Reason::kRateLimited;
     if (response.status == 401 || response.status == 403) reason = Reason::kAuth;
-    return ExpectationFailure{
-        reason, "status " + std::to_string(response.status) + ", expected " + StatusList(expect)};
+    std::string detail =
+        "status " + std::to_string(response.status) + ", expected " + StatusList(expect);
+    if (response.redirects > 0) {
+      detail += " (after " + std::to_string(response.redirects) + " redirect" +
+                (response.redirects == 1 ? ")" : "s)");
+    }
+    return ExpectationFailure{reason, std::move(detail)};
   }
   for (const auto& h : expect.headers) {
     const auto it = response.headers.find(h.name);

@@ -495,6 +495,7 @@ asio::awaitable<FetchResult> HttpClient::Fetch(const config::HttpRequest& reques
     out.detail = std::move(result.detail);
     out.response = std::move(result.response);
     if (result.cert_not_after) out.cert_not_after = result.cert_not_after;
+    if (out.response) out.response->redirects = hop;
     if (out.reason != Reason::kOk || hop >= request.follow_redirects) break;
     const int status = out.response->status;
     if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) break;

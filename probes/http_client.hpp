@@ -21,6 +21,7 @@ struct HttpResponse {
   int status = 0;
   boost::beast::http::fields headers;
   std::string body;
+  int redirects = 0;  // redirects followed to get here
 };
 
 // Takes a response body while it arrives, instead of having it collected.

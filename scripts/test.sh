@@ -17,14 +17,15 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-sanitize --output-on-failure --timeout 300 -E '^(e2e|alerts)\.'
 
 echo "== thread sanitizer: the suites where threads share state"
-# The OTLP exporter runs on its own thread beside the probes'; the in-process
-# tests add the test's thread and the testbed's.
+# The OTLP exporter and the web server's bcrypt check run on threads of their
+# own beside the probes'; the in-process tests add the test's thread and the
+# testbeds'.
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
   -DSLOPROBE_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target sloprobe_integration_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ./build-tsan/tests/sloprobe_integration_tests \
-  --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*'
+  --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*:WebServer*:SecuredServer*:FaultMatrix.Each*'
 
 echo "== release build: every test"
 ./scripts/build.sh

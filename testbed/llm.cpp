@@ -238,6 +238,11 @@ LlmScript ScriptLlm(LlmDialect dialect, const http::request<http::string_body>& 
   for (int i = 0; i < chunks; ++i) {
     if (i == spec.error_after) break;
     if (i == spec.truncate_after) break;
+    if (i == spec.malformed_after) {
+      // Cut off mid-object; Ollama's line becomes a JSON string, not an object.
+      w.Event(dialect == LlmDialect::kAnthropic ? "content_block_delta" : "",
+              json::value("{\"choices\": [{\"delta\": "));
+    }
     const std::string text = spec.no_tokens ? "" : Words(i * per_chunk, per_chunk);
     const Duration wait = i == 0 ? spec.first_token : gap();
     if (dialect == LlmDialect::kOpenAi) {
@@ -360,6 +365,8 @@ StreamSpec ParseStreamSpec(const std::string& text) {
         spec.error_after = v.as<int>();
       } else if (key == "truncate_after") {
         spec.truncate_after = v.as<int>();
+      } else if (key == "malformed_after") {
+        spec.malformed_after = v.as<int>();
       } else if (key == "no_tokens") {
         spec.no_tokens = v.as<bool>();
       } else if (key == "chunked") {

@@ -14,6 +14,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <deque>
 #include <list>
 #include <random>
@@ -44,6 +45,8 @@ constexpr std::pair<std::string_view, Action> kActions[] = {
     {"garbage_status", Action::kGarbageStatus},
     {"huge_headers", Action::kHugeHeaders},
     {"bad_chunked", Action::kBadChunked},
+    {"reset_mid_headers", Action::kResetMidHeaders},
+    {"empty_json", Action::kEmptyJson},
 };
 
 std::string_view ActionName(Action a) {
@@ -495,6 +498,14 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       return res;
     }
+    if (path.starts_with("/status/")) {
+      // /status/CODE answers CODE with an empty body.
+      int code = 0;
+      const auto digits = std::string_view(path).substr(8);
+      std::from_chars(digits.data(), digits.data() + digits.size(), code);
+      if (code < 200 || code > 599) return Error(http::status::bad_request, "use /status/200..599");
+      return http::response<http::string_body>{static_cast<http::status>(code), 11};
+    }
     if (path == "/redirect" || path == "/loop") {
       // /redirect?to=URL answers 302 to URL; /loop redirects to itself.
       std::string location = "/loop";
@@ -768,9 +779,10 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       // An injected error replaces the work, as a failing server's would:
       // a DELETE answered 503 deletes nothing.
-      auto res = decision.error
-                     ? Error(static_cast<http::status>(decision.error_status), "injected error")
-                     : Api(req, path);
+      auto res =
+          decision.error ? Error(static_cast<http::status>(decision.error_status), "injected error")
+          : decision.action == Action::kEmptyJson ? JsonResponse(http::status::ok, json::object{})
+                                                  : Api(req, path);
       if (decision.error && !decision.rule.retry_after.empty()) {
         res.set(http::field::retry_after, decision.rule.retry_after);
       }
@@ -779,6 +791,9 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
+      // RFC 9110: a 304 may state the length of the representation it
+      // stands for; a client must not wait for that body.
+      if (res.result() == http::status::not_modified) res.set(http::field::content_length, "42");
 
       if (decision.delay > Duration::zero()) {
         asio::steady_timer timer(executor, decision.delay);
@@ -792,7 +807,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       rec.status = decision.action == Action::kNone ? static_cast<int>(res.result_int()) : 0;
       stream.expires_never();
       switch (decision.action) {
-        case Action::kNone: {
+        case Action::kNone:
+        case Action::kEmptyJson: {
           rec.actual = Clock::now() - read_done;
           AddRecord(rec);
           auto [wec, w] = co_await http::async_write(stream, res, kTuple);
@@ -808,6 +824,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         case Action::kGarbageStatus:
         case Action::kBadChunked:
         case Action::kHugeHeaders:
+        case Action::kResetMidHeaders:
         case Action::kResetMidBody: {
           // Written as raw bytes: a well-behaved serializer refuses to
           // produce any of these (Beast caps a header field at 64 KiB).
@@ -818,6 +835,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
             raw = RawHead(200, "X-Huge: " + std::string(std::size_t{128} * 1024, 'h') +
                                    "\r\nContent-Length: 2\r\n") +
                   "{}";
+          } else if (decision.action == Action::kResetMidHeaders) {
+            raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Partial: ";
           } else if (decision.action == Action::kBadChunked) {
             raw = RawHead(200, "Transfer-Encoding: chunked\r\n") + "zz\r\nnot a chunk\r\n0\r\n\r\n";
           } else {
@@ -828,7 +847,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
           rec.actual = Clock::now() - read_done;
           AddRecord(rec);
           co_await asio::async_write(stream.socket(), asio::buffer(raw), kTuple);
-          if (decision.action == Action::kResetMidBody) {
+          if (decision.action == Action::kResetMidBody ||
+              decision.action == Action::kResetMidHeaders) {
             Reset(stream);
           } else {
             boost::system::error_code ignored;

@@ -29,6 +29,8 @@ enum class Action {
   kGarbageStatus,       // a status line that is not HTTP
   kHugeHeaders,         // a 128 KiB header
   kBadChunked,          // invalid chunked encoding
+  kResetMidHeaders,     // the status line and part of the headers, then RST
+  kEmptyJson,           // 200 with `{}` instead of the route's answer (a login without a token)
 };
 
 struct FaultRule {
@@ -66,6 +68,7 @@ struct StreamSpec {
   std::string line_ending = "\n";  // "\n", "\r\n" or "\r"
   int error_after = -1;            // an error event after N token chunks; then the body ends
   int truncate_after = -1;         // connection closed after N token chunks, no end marker
+  int malformed_after = -1;        // an event that is not JSON after N token chunks
   bool no_tokens = false;          // empty deltas only, then the end marker
   bool chunked = true;             // chunked encoding; false: the body ends with the connection
   Duration hold{};                 // after the end marker, wait this long before ending the body

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +15,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -20,19 +25,56 @@
 
 namespace sloprobe::test {
 
-// A TLS server on loopback with a certificate made for the test (openssl
-// req); answers every request 200 "tls ok" and closes.
+// Writes a self-signed P-256 certificate for sloprobe.test and 127.0.0.1,
+// valid from `not_before` to `not_after` (seconds from now), and its key.
+inline void WriteSelfSigned(const std::string& cert_file, const std::string& key_file,
+                            long not_before, long not_after) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), not_before);
+  X509_gmtime_adj(X509_getm_notAfter(cert), not_after);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("sloprobe.test"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_subject_alt_name, "DNS:sloprobe.test,IP:127.0.0.1"},
+                            std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+    X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(cert, key, EVP_sha256());
+  FILE* c = std::fopen(cert_file.c_str(), "w");
+  FILE* k = std::fopen(key_file.c_str(), "w");
+  if (c == nullptr || k == nullptr) throw std::runtime_error("cannot write the test certificate");
+  PEM_write_X509(c, cert);
+  PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(c);
+  std::fclose(k);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+// A TLS server on loopback with a self-signed certificate made for the
+// test, valid for 30 days or (`expired`) until yesterday; answers every
+// request 200 "tls ok" and closes.
 class TlsServer {
  public:
-  explicit TlsServer(const TempDir& dir) {
+  explicit TlsServer(const TempDir& dir, bool expired = false) {
     cert_ = (dir.Path() / "cert.pem").string();
     key_ = (dir.Path() / "key.pem").string();
-    const std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 "
-        "-subj /CN=sloprobe.test -addext subjectAltName=DNS:sloprobe.test,IP:127.0.0.1 "
-        "-keyout " +
-        key_ + " -out " + cert_ + " 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    constexpr long kDay = 86400;
+    if (expired) {
+      WriteSelfSigned(cert_, key_, -2 * kDay, -kDay);
+    } else {
+      WriteSelfSigned(cert_, key_, 0, 30 * kDay);
+    }
     ctx_.use_certificate_chain_file(cert_);
     ctx_.use_private_key_file(key_, boost::asio::ssl::context::pem);
     acceptor_.open(boost::asio::ip::tcp::v4());
