@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang-format clang-tidy
+  # fuzzing (libFuzzer ships with clang's runtime libraries)
+  clang libclang-rt-14-dev
   libboost1.81-dev prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev
   libssl-dev zlib1g-dev libcrypt-dev libgtest-dev libgmock-dev libcli11-dev
   # tests, demo and benchmarks

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit and
 # integration suites under AddressSanitizer and UndefinedBehaviorSanitizer,
-# the multi-threaded integration suites under ThreadSanitizer, then every test
+# the multi-threaded integration suites under ThreadSanitizer, the libFuzzer
+# targets for a bounded time, then every test
 # (unit, integration on loopback, end to end with promtool, Prometheus,
 # Alertmanager, the .deb) in a release build.
 set -euo pipefail
@@ -26,6 +27,13 @@ cmake --build build-tsan -j"$(nproc)" --target sloprobe_integration_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ./build-tsan/tests/sloprobe_integration_tests \
   --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*:WebServer*:SecuredServer*:FaultMatrix.Each*'
+
+echo "== fuzzing: each libFuzzer target for 30 s from its seed corpus"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSLOPROBE_WERROR=ON -DSLOPROBE_SANITIZE=address,undefined -DSLOPROBE_FUZZ=ON \
+  -DSLOPROBE_FUZZ_SECONDS=30 >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzzers
+ctest --test-dir build-fuzz --output-on-failure
 
 echo "== release build: every test"
 ./scripts/build.sh
