@@ -238,6 +238,10 @@ struct Config {
   std::vector<ProbeConfig> probes;
   // Every resolved secret value, so that anything printed can be scrubbed.
   Redactor redactor;
+  // Credentials written into the file itself instead of taken from
+  // `secrets` ("file:line:column: basic_auth password"; never the value):
+  // for the warning about a file that every user can read.
+  std::vector<std::string> inline_secrets;
 };
 
 }  // namespace sloprobe::config

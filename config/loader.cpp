@@ -137,6 +137,7 @@ class Loader : YamlReader {
     Config config;
     config.file = File();
     redactor_ = &config.redactor;
+    inline_ = &config.inline_secrets;
     if (!root || root.IsNull()) {
       ErrorAtFile("the file is empty; it needs a 'probes' list");
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
@@ -158,6 +159,27 @@ class Loader : YamlReader {
   }
 
  private:
+  // Whether a header or field of this name carries a credential.
+  static bool SensitiveName(std::string_view name) {
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (std::string_view word : {"authorization", "password", "passwd", "secret", "token",
+                                  "api-key", "api_key", "apikey", "cookie"}) {
+      if (lower.find(word) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  // Notes a credential written out in the file: a sensitive value that
+  // takes nothing from ${...}.
+  void NoteInline(const YAML::Node& n, std::string_view raw, std::string_view what) {
+    if (raw.empty() || raw.find("${") != std::string_view::npos) return;
+    const auto w = Where(n);
+    inline_->push_back(w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) +
+                       ": " + std::string(what));
+  }
+
   // An RFC 6901 JSON Pointer: empty (the whole document) or starting with '/'.
   std::optional<std::string> Pointer(const YAML::Node& n, std::string_view what) {
     auto p = String(n, what);
@@ -399,6 +421,9 @@ class Loader : YamlReader {
           if (!first) out.Append(",");
           first = false;
           out.Append("\"" + JsonEscaped(kv.first.Scalar()) + "\":");
+          if (kv.second.IsScalar() && SensitiveName(kv.first.Scalar()) && !PlainScalar(kv.second)) {
+            NoteInline(kv.second, kv.second.Scalar(), "JSON field " + Quote(kv.first.Scalar()));
+          }
           ok = JsonTemplate(kv.second, what, scope, out) && ok;
         }
         out.Append("}");
@@ -439,6 +464,7 @@ class Loader : YamlReader {
     for (const auto& kv : n) {
       const std::string key = kv.first.Scalar();
       auto raw = String(kv.second, "form field " + Quote(key));
+      if (raw && SensitiveName(key)) NoteInline(kv.second, *raw, "form field " + Quote(key));
       if (!raw) {
         ok = false;
         continue;
@@ -520,6 +546,7 @@ class Loader : YamlReader {
       }
       auto raw = String(kv.second, "header " + Quote(name));
       if (!raw) continue;
+      if (SensitiveName(name)) NoteInline(kv.second, *raw, "header " + Quote(name));
       auto value =
           ParseTemplate(kv.second, *raw, "header " + Quote(name), scope, Template::Escape::kNone);
       if (!value) continue;
@@ -607,6 +634,7 @@ class Loader : YamlReader {
           if (user && pass) {
             auto u = Interpolate(b["username"], *user, "'basic_auth.username'");
             auto p = Interpolate(b["password"], *pass, "'basic_auth.password'");
+            NoteInline(b["password"], *pass, "basic_auth password");
             if (u && p) {
               if (u->find(':') != std::string::npos) {
                 Error(b["username"], "'basic_auth.username' must not contain ':'");
@@ -1188,6 +1216,7 @@ class Loader : YamlReader {
     }
     if (n["api_key"]) {
       if (auto raw = NonEmpty(n["api_key"], "'api_key'")) {
+        NoteInline(n["api_key"], *raw, "api_key");
         if (auto key = Interpolate(n["api_key"], *raw, "'api_key'")) {
           if (key->empty() || !ValidHeaderValue(*key)) {
             Error(n["api_key"], "'api_key' is empty or holds a line break " + ctx);
@@ -1514,7 +1543,8 @@ class Loader : YamlReader {
   }
 
   std::string global_text_;
-  Redactor* redactor_ = nullptr;  // the config's, while loading
+  std::vector<std::string>* inline_ = nullptr;  // the config's, while loading
+  Redactor* redactor_ = nullptr;                // the config's, while loading
   // Declared secrets; nullopt when the secret could not be resolved.
   std::map<std::string, std::optional<std::string>, std::less<>> secrets_;
 };

@@ -1,8 +1,12 @@
 #include "daemon/check.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
 
 #include "config/loader.hpp"
+#include "daemon/log.hpp"
 #include "daemon/web_security.hpp"
 #include "probes/probe.hpp"
 
@@ -40,9 +44,32 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
     }
   }
   if (failures > 0) return 1;
+  if (auto warning = ExposedCredentialsWarning(*loaded.config)) {
+    err << "warning: " << *warning << '\n';
+  }
   out << path << ": OK, " << loaded.config->probes.size()
       << (loaded.config->probes.size() == 1 ? " probe" : " probes") << '\n';
   return 0;
+}
+
+std::optional<std::string> ExposedCredentialsWarning(const config::Config& config) {
+  if (config.inline_secrets.empty()) return std::nullopt;
+  struct stat st {};
+  if (::stat(config.file.c_str(), &st) != 0 || (st.st_mode & S_IROTH) == 0) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  std::string where;
+  for (const auto& w : config.inline_secrets) where += (where.empty() ? "" : ", ") + w;
+  return config.file + " can be read by every user (mode " + mode +
+         ") and holds credentials written into it: " + where +
+         ". Move them to 'secrets' (env, file or credential) or make the file unreadable to "
+         "others (chmod o-r)";
+}
+
+void WarnIfCredentialsExposed(const config::Config& config) {
+  if (auto warning = ExposedCredentialsWarning(config)) {
+    LogWarn("credentials in a file every user can read", {{"detail", *warning}});
+  }
 }
 
 }  // namespace sloprobe::daemon

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
+
+#include "config/config.hpp"
 
 namespace sloprobe::daemon {
 
@@ -11,5 +14,13 @@ namespace sloprobe::daemon {
 // returns 1, or prints a summary to `out` and returns 0.
 int CheckConfig(const std::string& path, const std::string& web_config_file, std::ostream& out,
                 std::ostream& err);
+
+// When `config`'s file can be read by every user and holds credentials
+// written into it (instead of taken from `secrets`): a warning naming where
+// they are, never what they are. nullopt otherwise.
+std::optional<std::string> ExposedCredentialsWarning(const config::Config& config);
+
+// Logs that warning, if there is one.
+void WarnIfCredentialsExposed(const config::Config& config);
 
 }  // namespace sloprobe::daemon

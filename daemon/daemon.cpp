@@ -15,6 +15,7 @@
 #include <set>
 
 #include "config/loader.hpp"
+#include "daemon/check.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
@@ -129,6 +130,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
                                          {"changed", std::to_string(outcome.changed)},
                                          {"added", std::to_string(outcome.added)},
                                          {"removed", std::to_string(outcome.removed)}});
+      WarnIfCredentialsExposed(config);
     } else {
       for (const auto& e : outcome.errors) {
         LogError("configuration reload failed; keeping the running configuration", {{"error", e}});
@@ -540,6 +542,7 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     return 1;
   }
   const auto probe_count = loaded.config->probes.size();
+  WarnIfCredentialsExposed(*loaded.config);
 
   asio::io_context io(1);
   std::unique_ptr<Daemon> daemon;

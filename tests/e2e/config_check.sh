@@ -69,4 +69,29 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "expected exit 1 for a missing file, got $rc"
+# Credentials written into a file every user can read: a warning that says
+# where they are (never what), at --config.check and at start; none once the
+# file is private.
+cat >"$E2E_DIR/inline.yml" <<'YAML'
+probes:
+  - name: health
+    type: http
+    request:
+      url: "http://127.0.0.1:1/health"
+      basic_auth: {username: probe, password: "hunter2-inline"}
+YAML
+chmod 0644 "$E2E_DIR/inline.yml"
+"$sloprobe" --config.check --config.file "$E2E_DIR/inline.yml" >/dev/null 2>"$E2E_DIR/inline.err" ||
+  fail "a warning must not fail --config.check: $(cat "$E2E_DIR/inline.err")"
+grep -q "warning: .*inline.yml can be read by every user (mode 0644) and holds credentials written into it: .*inline.yml:6:47: basic_auth password" \
+  "$E2E_DIR/inline.err" || fail "no warning about the readable credentials: $(cat "$E2E_DIR/inline.err")"
+grep -q hunter2 "$E2E_DIR/inline.err" && fail "the warning quoted the password"
+timeout 2 "$sloprobe" --config.file "$E2E_DIR/inline.yml" --web.listen-address 127.0.0.1:0 \
+  >"$E2E_DIR/inline.log" 2>&1 || true
+grep -q 'level=warn msg="credentials in a file every user can read"' "$E2E_DIR/inline.log" ||
+  fail "no warning at start: $(cat "$E2E_DIR/inline.log")"
+chmod 0640 "$E2E_DIR/inline.yml"
+"$sloprobe" --config.check --config.file "$E2E_DIR/inline.yml" >/dev/null 2>"$E2E_DIR/inline.err"
+[ ! -s "$E2E_DIR/inline.err" ] || fail "a warning for a private file: $(cat "$E2E_DIR/inline.err")"
+
 echo "config_check: 1 passed, 0 failed"

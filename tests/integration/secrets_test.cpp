@@ -1,5 +1,6 @@
 // Secrets and credentials never leave the process: not in logs, not in
-// /metrics, not in any failure detail, even when a server sends them back.
+// /metrics, not in OTLP exports, not in any failure detail or reload error,
+// even when a server sends them back.
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -42,6 +43,11 @@ global: {interval: 50ms, timeout: 300ms}
 secrets:
   password: {env: SLOPROBE_IT_PASSWORD}
   api_key: {env: SLOPROBE_IT_API_KEY}
+otlp:
+  endpoint: "BASE/v1/metrics"
+  interval: 100ms
+  encoding: json
+  headers: {Authorization: "Bearer ${secrets.api_key}"}
 probes:
   - name: wrong-user
     type: scenario
@@ -196,6 +202,7 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
   std::ostringstream log;
   daemon::Logger::Get().Configure(daemon::LogLevel::kDebug, daemon::LogFormat::kJson, &log);
   std::string metrics;
+  std::string reload_errors;
   Families families;
   {
     DaemonRunner d(config_);
@@ -208,6 +215,12 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
                          [&](const auto& kv) { return runs(f, kv.first) >= 3; });
     });
     metrics = HttpRequest(d.Port(), "GET", "/metrics").body;
+    // A reload that fails next to a secret: its errors are scrubbed too.
+    const auto reload =
+        d.Reload(Replace(Replace(kProbes, "BASE", bed_->Url("")), "\"BASE/echo?key=", "\"bad:/") +
+                 "  - name: broken\n    type: http\n    request: {url: \"${secrets.api_key}\"}\n");
+    EXPECT_FALSE(reload.ok);
+    for (const auto& e : reload.errors) reload_errors += e + "\n";
     d.Stop();
     families = d.Collect();
     daemon::Logger::Get().Configure(daemon::LogLevel::kInfo, daemon::LogFormat::kLogfmt,
@@ -228,6 +241,14 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
   ASSERT_GE(forbidden.size(), 5u);  // password, key, basic, and issued tokens
   ExpectClean("the log", log.str(), forbidden);
   ExpectClean("/metrics", metrics, forbidden);
+  ExpectClean("a reload error", reload_errors, forbidden);
+  EXPECT_FALSE(reload_errors.empty());
+  // The last OTLP export (JSON, so that strings are plain text), after
+  // every failure path above: exported, and clean.
+  EXPECT_GE(SumValues(families, "sloprobe_otlp_exports_total", {{"result", "success"}}), 1);
+  const auto exported = HttpRequest(bed_->Port(), "GET", "/admin/otlp/last").body;
+  EXPECT_NE(exported.find("sloprobe_probe_failures"), std::string::npos) << exported.substr(0, 200);
+  ExpectClean("an OTLP export", exported, forbidden);
   EXPECT_NE(log.str().find("probe failing"), std::string::npos);
   EXPECT_NE(log.str().find("<redacted>"), std::string::npos);
 }
