@@ -55,11 +55,11 @@ void CheckJsonEscape(std::string_view value) {
 
 void CheckUrlEscape(std::string_view value, config::Template::Escape escape) {
   const std::string encoded = config::Escaped(value, escape);
+  // What goes out as it is: RFC 3986 unreserved characters for URLs, the
+  // WHATWG set (and '+' for a space) for forms; everything else as %XX.
+  const std::string_view plain = escape == config::Template::Escape::kForm ? "*-._+%" : "-._~%";
   for (char c : encoded) {
-    const auto u = static_cast<unsigned char>(c);
-    // Only unreserved characters and escapes go out unencoded.
-    if (!(std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' ||
-          (escape == config::Template::Escape::kForm && c == '+'))) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && plain.find(c) == std::string_view::npos) {
       std::abort();
     }
   }
