@@ -80,10 +80,8 @@ scrape_configs:
   - job_name: sloprobe
     static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
 YAML
-serve_on_free_port prometheus prometheus --config.file "$E2E_DIR/prometheus.yml" \
-  --storage.tsdb.path "$E2E_DIR/data" --web.listen-address "127.0.0.1:@PORT@" \
-  --rules.alert.resend-delay 1s
-prom_port=$PORT
+start_prometheus "$E2E_DIR/prometheus.yml" --rules.alert.resend-delay 1s
+prom_port=$PROM_PORT
 
 received() { python3 "$(dirname "$0")/alert_received.py" "$notifications" "$@"; }
 explain() {
@@ -91,9 +89,6 @@ explain() {
   echo "--- active alerts:"; curl -s "http://127.0.0.1:$prom_port/api/v1/alerts" || true
 }
 
-query() {
-  curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"
-}
 # Healthy first: once both probes have enough runs in the window for the
 # alerts to be able to fire, neither is firing or even pending.
 enough_runs() {

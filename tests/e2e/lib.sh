@@ -56,6 +56,21 @@ serve_on_free_port() {
   fail "$name did not start: $(tail -5 "$E2E_DIR/$name.log")"
 }
 
+# start_prometheus CONFIG [ARGS...]: a Prometheus server with its data in
+# $E2E_DIR/data, on a free port; sets PROM_PORT.
+start_prometheus() {
+  local config=$1
+  shift
+  serve_on_free_port prometheus prometheus --config.file "$config" \
+    --storage.tsdb.path "$E2E_DIR/data" --web.listen-address "127.0.0.1:@PORT@" "$@"
+  PROM_PORT=$PORT
+}
+
+# query PROMQL: the JSON answer of an instant query to that server.
+query() {
+  curl -sf --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+
 # start_testbed BINARY [ARGS...]: sets TESTBED_PORT.
 start_testbed() {
   local bin=$1

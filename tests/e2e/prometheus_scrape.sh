@@ -23,13 +23,7 @@ scrape_configs:
   - job_name: sloprobe
     static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
 YAML
-serve_on_free_port prometheus prometheus --config.file "$E2E_DIR/prometheus.yml" \
-  --storage.tsdb.path "$E2E_DIR/data" --web.listen-address "127.0.0.1:@PORT@"
-prom_port=$PORT
-
-query() {
-  curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"
-}
+start_prometheus "$E2E_DIR/prometheus.yml"
 up_is_one() { query 'up{job="sloprobe"}' | grep -q '"value":\[[0-9.]*,"1"\]'; }
 wait_until 30 up_is_one || fail "up{job=\"sloprobe\"} is not 1: $(query 'up')"
 has_count() { query 'sloprobe_probe_duration_seconds_count{job="sloprobe",probe="health"} > 0' | grep -q '"probe":"health"'; }

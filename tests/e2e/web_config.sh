@@ -161,13 +161,8 @@ scrape_configs:
     basic_auth: {username: prometheus, password: scrape-pw-4f1e}
     static_configs: [{targets: ["127.0.0.1:$S_PORT"]}]
 YAML
-serve_on_free_port prometheus prometheus --config.file "$d/prometheus.yml" \
-  --storage.tsdb.path "$d/data" --web.listen-address "127.0.0.1:@PORT@"
-prom_port=$PORT
-up_is_one() {
-  curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=up{job="sloprobe"}' |
-    grep -q '"value":\[[0-9.]*,"1"\]'
-}
+start_prometheus "$d/prometheus.yml"
+up_is_one() { query 'up{job="sloprobe"}' | grep -q '"value":\[[0-9.]*,"1"\]'; }
 wait_until 30 up_is_one || fail "Prometheus could not scrape over TLS with basic auth"
 passed=$((passed + 1))
 
