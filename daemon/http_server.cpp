@@ -115,7 +115,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     beast::flat_buffer buffer(limits.header_limit + limits.body_limit);
     const auto policy = web ? web->Current() : nullptr;
     if (!policy || !policy->tls) {
-      co_await Serve(stream, stream, buffer, policy.get());
+      co_await Serve(stream, stream, buffer);
     } else {
       // A TLS record starts with 0x16; anything else is most likely plain
       // HTTP sent to the TLS port, and gets told so the way Go's servers
@@ -137,7 +137,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       buffer.consume(used);
       const auto& sans = policy->config.tls->client_allowed_sans;
       if (!sans.empty() && !ClientSanAllowed(tls.native_handle(), sans)) co_return;
-      co_await Serve(tls, stream, buffer, policy.get());
+      co_await Serve(tls, stream, buffer);
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -185,8 +185,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 
   // Reads requests and answers them until the client or an error ends it.
   template <typename Stream>
-  asio::awaitable<void> Serve(Stream& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
-                              WebPolicy* policy) {
+  asio::awaitable<void> Serve(Stream& stream, beast::tcp_stream& lowest,
+                              beast::flat_buffer& buffer) {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(limits.header_limit);
@@ -216,6 +216,11 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         break;
       }
       const auto& request = parser.get();
+      // Authentication, rate limit and headers follow the web configuration
+      // as it is now, also on a connection opened before it changed: a
+      // removed user is out at the next request. (TLS stays as the
+      // connection was set up.)
+      const auto policy = web ? web->Current() : nullptr;
       Response r;
       std::optional<std::string_view> challenge;
       if (policy && !policy->TakeToken(std::chrono::steady_clock::now())) {

@@ -22,7 +22,8 @@ struct WebPolicy {
   // Credentials that matched before, as SHA-256 over user, password and
   // hash: bcrypt is slow on purpose and Prometheus sends the same
   // credentials every scrape. Touched only on the server's thread; a new
-  // version of the file starts empty, so a removed user is out at once.
+  // version of the file starts empty, and requests take the current
+  // version, so a removed user is out at the next request.
   std::set<std::array<unsigned char, 32>> verified;
 
   // The rate limit's token bucket (exporter-toolkit semantics: `burst`
@@ -70,7 +71,8 @@ class WebConfigWatcher {
   static std::shared_ptr<WebConfigWatcher> Load(const std::string& path,
                                                 std::vector<std::string>& errors);
 
-  // The policy for a new connection.
+  // The policy in force now: for a new connection (TLS) and for each
+  // request (authentication, rate limit, headers).
   std::shared_ptr<WebPolicy> Current();
 
  private:

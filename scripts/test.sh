@@ -15,7 +15,7 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
   -DSLOPROBE_SANITIZE=address,undefined >/dev/null
 cmake --build build-sanitize -j"$(nproc)" --target sloprobe_unit_tests sloprobe_integration_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-sanitize --output-on-failure --timeout 300 -E '^(e2e|alerts)\.'
+  ctest --test-dir build-sanitize --output-on-failure --timeout 300 -E '^(e2e|alerts|soak)\.'
 
 echo "== thread sanitizer: the suites where threads share state"
 # The OTLP exporter and the web server's bcrypt check run on threads of their

@@ -10,6 +10,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <fstream>
 #include <future>
 
@@ -43,12 +46,22 @@ class Client {
     asio::read(socket_, asio::dynamic_buffer(out), ec);
     return out;
   }
+  // Sends one request and reads exactly one response, keeping the
+  // connection open; returns its status.
+  int Exchange(const std::string& request) {
+    Send(request);
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+    boost::system::error_code ec;
+    boost::beast::http::read(socket_, keep_, parser, ec);
+    return ec ? 0 : static_cast<int>(parser.get().result_int());
+  }
   // Whether a byte of the answer has arrived yet, without waiting.
   bool AnswerArrived() { return socket_.available() > 0; }
 
  private:
   asio::io_context io_;
   tcp::socket socket_;
+  boost::beast::flat_buffer keep_;
 };
 
 std::string Get(const std::string& target, const std::string& extra_headers = "") {
@@ -150,6 +163,23 @@ TEST_F(SecuredServer, PasswordChecksNeverHoldUpOtherRequests) {
   const auto answer = slow.ReadToEnd();
   EXPECT_EQ(Status(answer), 401);
   EXPECT_NE(answer.find("WWW-Authenticate: Basic"), std::string::npos);
+}
+
+TEST_F(SecuredServer, ARemovedUserIsOutAtTheNextRequestOnAnOpenConnection) {
+  const std::string alice =
+      "  alice: $2b$04$IWk50LdWAia08SsZIFgG.e.JhIZMlvOxQn6G0SQnUFgq9NQiXCQr.\n";
+  const std::string bob = "  bob: $2b$04$wLjcE93Euloh3MrrqIs9.OrjRIdz.9qEK.HmgssK/y8g2KIRSYuNi\n";
+  Start("basic_auth_users:\n" + alice + bob);
+  const std::string as_alice = "GET /-/healthy HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+                               config::Base64("alice:alice-pw") + "\r\n\r\n";
+  Client kept(Port());
+  ASSERT_EQ(kept.Exchange(as_alice), 200);
+  ASSERT_EQ(kept.Exchange(as_alice), 200);  // remembered
+  std::ofstream(dir_.Path() / "web.yml") << "basic_auth_users:\n" + bob;
+  EXPECT_EQ(kept.Exchange(as_alice), 401);
+  EXPECT_EQ(kept.Exchange("GET /-/healthy HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+                          config::Base64("bob:bob-pw") + "\r\n\r\n"),
+            200);
 }
 
 TEST_F(SecuredServer, RequestsOverTheRateLimitGet429) {
