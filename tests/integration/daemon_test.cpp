@@ -15,11 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using Families = std::vector<prometheus::MetricFamily>;
 
-double Runs(const Families& f, const std::string& probe) {
-  const double v = MetricValue(f, "sloprobe_probe_runs_total", {{"probe", probe}});
-  return std::isnan(v) ? 0 : v;
-}
-
 std::string ProbeYaml(const std::string& name, const std::string& url, const std::string& extra) {
   return "  - name: " + name + "\n    type: http\n    request: {url: \"" + url + "\"}\n" + extra;
 }
@@ -38,7 +33,8 @@ TEST(Daemon, EachFaultGivesItsReasonAndTheCountsAddUp) {
       ProbeYaml("truncated", bed.Url("/agents"), "") + ProbeYaml("status", bed.Url("/loop"), "");
   DaemonRunner d(ConfigFromYaml(yaml));
   ASSERT_TRUE(d.WaitFor([](const Families& f) {
-    return Runs(f, "ok") >= 10 && Runs(f, "truncated") >= 10 && Runs(f, "status") >= 10;
+    return ProbeRuns(f, "ok") >= 10 && ProbeRuns(f, "truncated") >= 10 &&
+           ProbeRuns(f, "status") >= 10;
   }));
   d.Stop();
   const auto f = d.Collect();
@@ -46,26 +42,26 @@ TEST(Daemon, EachFaultGivesItsReasonAndTheCountsAddUp) {
   EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total", {{"probe", "ok"}}), 0);
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
                         {{"probe", "truncated"}, {"reason", "truncated"}, {"step", "request"}}),
-            Runs(f, "truncated"));
+            ProbeRuns(f, "truncated"));
   EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total", {{"probe", "truncated"}}),
-            Runs(f, "truncated"));
+            ProbeRuns(f, "truncated"));
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
                         {{"probe", "status"}, {"reason", "http_status"}, {"step", "request"}}),
-            Runs(f, "status"));
+            ProbeRuns(f, "status"));
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_success", {{"probe", "ok"}}), 1);
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_success", {{"probe", "status"}}), 0);
   // Histogram counts agree with the run counters.
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_duration_seconds_count", {{"probe", "ok"}}),
-            Runs(f, "ok"));
+            ProbeRuns(f, "ok"));
   EXPECT_EQ(MetricValue(f, "sloprobe_http_phase_duration_seconds_count",
                         {{"probe", "ok"}, {"step", "request"}, {"phase", "ttfb"}}),
-            Runs(f, "ok"));
+            ProbeRuns(f, "ok"));
   EXPECT_EQ(
       MetricValue(f, "sloprobe_probe_duration_seconds_bucket", {{"probe", "ok"}, {"le", "0.5"}}),
-      Runs(f, "ok"));
+      ProbeRuns(f, "ok"));
   // Every started run was measured for lag. Runs still in flight at the
   // stop (at most one per probe here) were cancelled and recorded nothing.
-  const double finished = Runs(f, "ok") + Runs(f, "truncated") + Runs(f, "status");
+  const double finished = ProbeRuns(f, "ok") + ProbeRuns(f, "truncated") + ProbeRuns(f, "status");
   const double started = MetricValue(f, "sloprobe_scheduler_lag_seconds_count", {});
   EXPECT_GE(started, finished);
   EXPECT_LE(started, finished + 3);
@@ -80,19 +76,19 @@ TEST(Daemon, AStalledTargetIsSkippedAndStallsNothingElse) {
                            ProbeYaml("fine", bed.Url("/health"), "    timeout: 1s\n");
   const auto started = std::chrono::steady_clock::now();
   DaemonRunner d(ConfigFromYaml(yaml));
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "stalled") >= 2; }, 5s));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "stalled") >= 2; }, 5s));
   const auto elapsed = std::chrono::steady_clock::now() - started;
   d.Stop();
   const auto f = d.Collect();
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_failures_total",
                         {{"probe", "stalled"}, {"reason", "timeout"}, {"step", "request"}}),
-            Runs(f, "stalled"));
+            ProbeRuns(f, "stalled"));
   // While each stalled run waited out its second, the slots in between were
   // skipped, not queued.
   EXPECT_GE(MetricValue(f, "sloprobe_probe_skipped_total", {{"probe", "stalled"}}), 30);
   // The healthy probe kept its rate: about one run per 50 ms.
   const double expected = std::chrono::duration<double>(elapsed).count() / 0.05;
-  EXPECT_GT(Runs(f, "fine"), expected * 0.8);
+  EXPECT_GT(ProbeRuns(f, "fine"), expected * 0.8);
   EXPECT_EQ(MetricValue(f, "sloprobe_probe_skipped_total", {{"probe", "fine"}}), 0);
 }
 
@@ -110,7 +106,7 @@ TEST(Daemon, StopsPromptlyWithRunsInFlight) {
   const auto took = d.Stop();
   EXPECT_LT(took, 1000ms);
   // Cancelled runs are not recorded as failures of the target.
-  EXPECT_EQ(Runs(d.Collect(), "stuck"), 0);
+  EXPECT_EQ(ProbeRuns(d.Collect(), "stuck"), 0);
 }
 
 TEST(Daemon, ServesMetricsAndLifecycleEndpoints) {
@@ -125,7 +121,7 @@ TEST(Daemon, ServesMetricsAndLifecycleEndpoints) {
       "\"\n      headers: {Authorization: \"Bearer ${secrets.key}\"}\n"
       "    objectives: {latency: {quantile: 0.95, threshold: 20ms}}\n";
   DaemonRunner d(ConfigFromYaml(yaml));
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "agents") >= 2; }));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "agents") >= 2; }));
   EXPECT_EQ(MetricValue(d.Collect(), "sloprobe_probe_success", {{"probe", "agents"}}), 1);
   const auto metrics = HttpRequest(d.Port(), "GET", "/metrics");
   EXPECT_EQ(metrics.status, 200);
@@ -157,13 +153,13 @@ TEST(Daemon, LogsStateChangesNotEveryRun) {
     bed.SetFaults("- {route: /health, error_ratio: 1, error_status: 503}");
     DaemonRunner d(ConfigFromYaml("global: {interval: 20ms}\nprobes:\n" +
                                   ProbeYaml("flappy", bed.Url("/health"), "")));
-    ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "flappy") >= 10; }));
+    ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "flappy") >= 10; }));
     bed.SetFaults("");
     ASSERT_TRUE(d.WaitFor([](const Families& f) {
       return MetricValue(f, "sloprobe_probe_success", {{"probe", "flappy"}}) == 1;
     }));
-    const double runs = Runs(d.Collect(), "flappy");
-    ASSERT_TRUE(d.WaitFor([&](const Families& f) { return Runs(f, "flappy") >= runs + 10; }));
+    const double runs = ProbeRuns(d.Collect(), "flappy");
+    ASSERT_TRUE(d.WaitFor([&](const Families& f) { return ProbeRuns(f, "flappy") >= runs + 10; }));
   }
   daemon::Logger::Get().Configure(daemon::LogLevel::kInfo, daemon::LogFormat::kLogfmt, &std::cerr);
   const auto text = log.str();

@@ -246,10 +246,6 @@ long ResidentBytes() {
   return resident * ::sysconf(_SC_PAGESIZE);
 }
 
-double Runs(const Families& f, const std::string& probe) {
-  return ValueOrZero(f, "sloprobe_probe_runs_total", {{"probe", probe}});
-}
-
 TEST(FaultMatrix, TenThousandFailingRunsLeaveTheDaemonServingAndFlat) {
   Platform p;
   const auto faults = Faults(p);
@@ -273,7 +269,7 @@ TEST(FaultMatrix, TenThousandFailingRunsLeaveTheDaemonServingAndFlat) {
   DaemonRunner d(ConfigFromYaml(yaml));
   auto total = [&](const Families& f) {
     double n = 0;
-    for (const auto& fault : faults) n += Runs(f, fault.name);
+    for (const auto& fault : faults) n += ProbeRuns(f, fault.name);
     return n;
   };
   int scrapes = 0;
@@ -296,7 +292,7 @@ TEST(FaultMatrix, TenThousandFailingRunsLeaveTheDaemonServingAndFlat) {
   const auto f = d.Collect();
   EXPECT_GT(scrapes, 10);
   for (const auto& fault : faults) {
-    const double runs = Runs(f, fault.name);
+    const double runs = ProbeRuns(f, fault.name);
     EXPECT_GT(runs, 0) << fault.name;
     if (fault.name == "unresolvable") continue;  // dns or timeout, see above
     EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total",

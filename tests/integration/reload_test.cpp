@@ -14,10 +14,6 @@ namespace {
 using namespace std::chrono_literals;
 using Families = std::vector<prometheus::MetricFamily>;
 
-double Runs(const Families& f, const std::string& probe) {
-  return ValueOrZero(f, "sloprobe_probe_runs_total", {{"probe", probe}});
-}
-
 std::string Probe(const std::string& name, const std::string& url, const std::string& extra = "") {
   return "  - name: " + name + "\n    type: http\n    request: {url: \"" + url + "\"}\n" + extra;
 }
@@ -33,7 +29,7 @@ TEST(Reload, KeepsUnchangedProbesRestartsChangedOnesAndRemovesTheRest) {
                                        Probe("tuned", bed.Url("/health"), slow) +
                                        Probe("gone", bed.Url("/health")))));
   ASSERT_TRUE(d.WaitFor([](const Families& f) {
-    return Runs(f, "same") >= 5 && Runs(f, "tuned") >= 5 && Runs(f, "gone") >= 5;
+    return ProbeRuns(f, "same") >= 5 && ProbeRuns(f, "tuned") >= 5 && ProbeRuns(f, "gone") >= 5;
   }));
   const auto before = d.Collect();
   // Formatting and comments differ for "same"; that is not a change.
@@ -50,30 +46,30 @@ TEST(Reload, KeepsUnchangedProbesRestartsChangedOnesAndRemovesTheRest) {
 
   const auto after = d.Collect();
   // The unchanged probe's counter and histogram went on from where they were.
-  EXPECT_GE(Runs(after, "same"), Runs(before, "same"));
+  EXPECT_GE(ProbeRuns(after, "same"), ProbeRuns(before, "same"));
   EXPECT_EQ(ValueOrZero(after, "sloprobe_probe_duration_seconds_count", {{"probe", "same"}}),
-            Runs(after, "same"));
+            ProbeRuns(after, "same"));
   // The changed probe restarted with its new objective and buckets.
   EXPECT_EQ(ValueOrZero(after, "sloprobe_objective_latency_seconds", {{"probe", "tuned"}}), 0.25);
   EXPECT_TRUE(HasSeries(after, "sloprobe_probe_duration_seconds_bucket",
                         {{"probe", "tuned"}, {"le", "0.25"}}));
   EXPECT_FALSE(HasSeries(after, "sloprobe_probe_duration_seconds_bucket",
                          {{"probe", "tuned"}, {"le", "0.037"}}));
-  EXPECT_LT(Runs(after, "tuned"), Runs(before, "tuned"));
+  EXPECT_LT(ProbeRuns(after, "tuned"), ProbeRuns(before, "tuned"));
   // The removed probe is gone from every family; the new one runs.
   for (const auto& family : after) {
     for (const auto& m : family.metric) {
       for (const auto& l : m.label) EXPECT_NE(l.value, "gone") << family.name;
     }
   }
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "new") >= 3; }));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "new") >= 3; }));
   EXPECT_EQ(ValueOrZero(d.Collect(), "sloprobe_config_last_reload_successful", {}), 1);
 }
 
 TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
   TestbedServer bed;
   DaemonRunner d(ConfigFromYaml(Config(Probe("a", bed.Url("/health")))));
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "a") >= 3; }));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "a") >= 3; }));
   const double reloaded_at =
       ValueOrZero(d.Collect(), "sloprobe_config_last_reload_success_timestamp_seconds", {});
 
@@ -88,8 +84,8 @@ TEST(Reload, ABadConfigurationChangesNothingAndSaysWhere) {
   EXPECT_EQ(ValueOrZero(f, "sloprobe_config_last_reload_success_timestamp_seconds", {}),
             reloaded_at);
   // The running probe goes on.
-  const double runs = Runs(f, "a");
-  ASSERT_TRUE(d.WaitFor([&](const Families& g) { return Runs(g, "a") >= runs + 3; }));
+  const double runs = ProbeRuns(f, "a");
+  ASSERT_TRUE(d.WaitFor([&](const Families& g) { return ProbeRuns(g, "a") >= runs + 3; }));
 
   // A probe that loads but cannot be set up (a CA file that is no
   // certificate) fails the reload too, before anything changed.
@@ -123,7 +119,8 @@ TEST(Reload, RunsInFlightOfARemovedOrChangedProbeAreCancelledAndRecordNothing) {
                                 Probe("ok", bed.Url("/health"))));
   // Both slow probes have a run in flight once their first start has passed.
   ASSERT_TRUE(d.WaitFor([](const Families& f) {
-    return ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}) >= 5 && Runs(f, "ok") >= 2;
+    return ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}) >= 5 &&
+           ProbeRuns(f, "ok") >= 2;
   }));
   const auto start = std::chrono::steady_clock::now();
   const auto outcome = d.Reload("global: {interval: 100ms, timeout: 10s}\nprobes:\n" +
@@ -134,10 +131,10 @@ TEST(Reload, RunsInFlightOfARemovedOrChangedProbeAreCancelledAndRecordNothing) {
   EXPECT_EQ(outcome.removed, 1u);
   // The cancelled runs ended long before their 5 s answer and recorded
   // nothing: no series for the removed probe, no run for the restarted one.
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "ok") >= 20; }));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "ok") >= 20; }));
   const auto f = d.Collect();
   EXPECT_FALSE(HasSeries(f, "sloprobe_probe_runs_total", {{"probe", "stuck"}}));
-  EXPECT_EQ(Runs(f, "held"), 0);
+  EXPECT_EQ(ProbeRuns(f, "held"), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   EXPECT_LT(d.Stop(), 2s);
 }
@@ -153,32 +150,32 @@ TEST(Reload, AHundredReloadsUnderLoadLoseNoRunOfAnUnchangedProbe) {
                  "    objectives: {latency: {threshold: " + std::to_string(100 + i) + "ms}}\n");
   };
   DaemonRunner d(ConfigFromYaml(config(0)));
-  ASSERT_TRUE(d.WaitFor([](const Families& f) { return Runs(f, "steady") >= 5; }));
+  ASSERT_TRUE(d.WaitFor([](const Families& f) { return ProbeRuns(f, "steady") >= 5; }));
   const auto t0 = std::chrono::steady_clock::now();
   const double lag_before = ValueOrZero(d.Collect(), "sloprobe_scheduler_lag_seconds_count", {});
-  const double runs_before = Runs(d.Collect(), "steady");
+  const double runs_before = ProbeRuns(d.Collect(), "steady");
   double last = runs_before;
   for (int i = 1; i <= 100; ++i) {
     const auto outcome = d.Reload(config(i));
     ASSERT_TRUE(outcome.ok);
     ASSERT_EQ(outcome.unchanged, 1u);
     ASSERT_EQ(outcome.changed, 1u);
-    const double now = Runs(d.Collect(), "steady");
+    const double now = ProbeRuns(d.Collect(), "steady");
     ASSERT_GE(now, last) << "the unchanged probe's counter went back at reload " << i;
     last = now;
     std::this_thread::sleep_for(5ms);  // pacing between reloads, not an assertion
   }
-  ASSERT_TRUE(d.WaitFor([&](const Families& f) { return Runs(f, "steady") >= last + 5; }));
+  ASSERT_TRUE(d.WaitFor([&](const Families& f) { return ProbeRuns(f, "steady") >= last + 5; }));
   d.Stop();
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   const auto f = d.Collect();
   EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_skipped_total", {{"probe", "steady"}}), 0);
   EXPECT_EQ(ValueOrZero(f, "sloprobe_probe_duration_seconds_count", {{"probe", "steady"}}),
-            Runs(f, "steady"));
+            ProbeRuns(f, "steady"));
   // Every planned start of the steady probe in the window became a run: at
   // most the one at each end of the window is not counted.
   const double planned = std::chrono::duration<double>(elapsed) / 20ms;
-  EXPECT_GE(Runs(f, "steady") - runs_before, std::floor(planned) - 2);
+  EXPECT_GE(ProbeRuns(f, "steady") - runs_before, std::floor(planned) - 2);
   EXPECT_GT(ValueOrZero(f, "sloprobe_scheduler_lag_seconds_count", {}), lag_before);
   EXPECT_EQ(ValueOrZero(f, "sloprobe_objective_latency_seconds", {{"probe", "churn"}}), 0.2);
 }

@@ -92,4 +92,8 @@ double ValueOrZero(const std::vector<prometheus::MetricFamily>& families, const 
   return std::isnan(v) ? 0 : v;
 }
 
+double ProbeRuns(const std::vector<prometheus::MetricFamily>& families, const std::string& probe) {
+  return ValueOrZero(families, "sloprobe_probe_runs_total", {{"probe", probe}});
+}
+
 }  // namespace sloprobe::test

@@ -20,6 +20,9 @@ double MetricValue(const std::vector<prometheus::MetricFamily>& families, const 
 double ValueOrZero(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
                    const LabelSet& labels);
 
+// Finished runs of one probe (sloprobe_probe_runs_total), 0 before the first.
+double ProbeRuns(const std::vector<prometheus::MetricFamily>& families, const std::string& probe);
+
 bool HasSeries(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
                const LabelSet& labels);
 
