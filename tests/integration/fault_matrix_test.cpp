@@ -295,10 +295,22 @@ TEST(FaultMatrix, TenThousandFailingRunsLeaveTheDaemonServingAndFlat) {
     const double runs = ProbeRuns(f, fault.name);
     EXPECT_GT(runs, 0) << fault.name;
     if (fault.name == "unresolvable") continue;  // dns or timeout, see above
-    EXPECT_EQ(SumValues(f, "sloprobe_probe_failures_total",
-                        {{"probe", fault.name}, {"reason", std::string(ReasonName(fault.reason))}}),
-              runs)
-        << fault.name;
+    const double own =
+        SumValues(f, "sloprobe_probe_failures_total",
+                  {{"probe", fault.name}, {"reason", std::string(ReasonName(fault.reason))}});
+#ifdef SLOPROBE_SANITIZED
+    // Several times slower, a sanitized build sometimes misses a deadline
+    // (a redirect loop is six requests): those runs are timeouts, and
+    // nothing else.
+    const double timeouts = fault.reason == Reason::kTimeout
+                                ? 0
+                                : SumValues(f, "sloprobe_probe_failures_total",
+                                            {{"probe", fault.name}, {"reason", "timeout"}});
+    EXPECT_EQ(own + timeouts, runs) << fault.name;
+    EXPECT_GE(own, 0.9 * runs) << fault.name;
+#else
+    EXPECT_EQ(own, runs) << fault.name;
+#endif
   }
   // In-flight runs hold a socket or two each; nothing accumulates.
   EXPECT_LE(marks[2].fds, marks[0].fds + 2 * static_cast<int>(faults.size()))
