@@ -342,10 +342,6 @@ std::vector<std::string> WebConfig::Files() const {
   return out;
 }
 
-std::vector<std::string_view> KnownCipherSuites() {
-  return {kCipherSuites.begin(), kCipherSuites.end()};
-}
-
 WebConfigResult LoadWebConfigString(std::string_view yaml, const std::string& file,
                                     const std::string& base_dir) {
   return WebLoader(file, base_dir).Load(yaml);

@@ -71,9 +71,6 @@ struct WebConfigResult {
   std::vector<ConfigError> errors;
 };
 
-// The cipher suites `cipher_suites` accepts: Go's secure TLS 1.2 suites.
-std::vector<std::string_view> KnownCipherSuites();
-
 WebConfigResult LoadWebConfigFile(const std::string& path);
 // `file` names the source in errors; relative paths in it are resolved
 // against `base_dir`.

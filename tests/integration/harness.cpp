@@ -156,15 +156,6 @@ SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const 
           res.body()};
 }
 
-int OpenFds() {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    (void)e;
-    ++n;
-  }
-  return n;
-}
-
 TempDir::TempDir() {
   std::random_device rd;
   path_ = std::filesystem::temp_directory_path() / ("sloprobe-test-" + std::to_string(rd()));

@@ -85,8 +85,6 @@ struct SimpleResponse {
 SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
                            const std::string& body = "");
 
-int OpenFds();
-
 // A throwaway directory removed on destruction.
 class TempDir {
  public:
