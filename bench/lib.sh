@@ -23,17 +23,20 @@ sum_metric() {
 }
 
 # start_nginx: a minimal nginx answering GET /health with 200 "ok" on a free
-# port; sets NGINX_PORT.
+# port, and taking POST /v1/metrics of any size as an OTLP sink (200, body
+# discarded); room for 30,000 connections. Sets NGINX_PORT.
 start_nginx() {
   NGINX_PORT=$(free_port)
   mkdir -p "$E2E_DIR/nginx"
   cat >"$E2E_DIR/nginx/nginx.conf" <<CONF
 worker_processes 1;
+worker_rlimit_nofile 65536;
 pid $E2E_DIR/nginx/nginx.pid;
 error_log $E2E_DIR/nginx/error.log;
-events { worker_connections 4096; }
+events { worker_connections 30000; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path $E2E_DIR/nginx;
   proxy_temp_path $E2E_DIR/nginx;
   fastcgi_temp_path $E2E_DIR/nginx;
@@ -42,6 +45,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
     location /health { return 200 "ok\n"; }
+    location /v1/metrics { client_max_body_size 0; return 200; }
   }
 }
 CONF

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Scale and cost: sloprobe with 100, 1,000 and 10,000 HTTP probes at the same
+# total rate, blackbox_exporter driven at that rate beside it, in one run.
+#
+# For each size N the probes GET nginx's /health over kept-alive
+# connections, all N of them every N/RATE seconds. Measured per size:
+# - READY: from exec to the READY=1 notification (bench/ready.py);
+# - CPU per probe (user + system from /proc over SECONDS after a warm-up of
+#   one interval plus 3 s), scheduler lag p50/p99 over the same window;
+# - RSS under load, total and per probe;
+# - /metrics: time and size of a full scrape (median of 3, curl);
+# - OTLP: added by a reload (SIGHUP) pointing at nginx as the sink; the
+#   mean time to snapshot and encode, and to send, over two exports.
+# Then, once per size, the same rate on new connections (what
+# blackbox_exporter always does) and blackbox_exporter itself, driven
+# through /probe by a second sloprobe whose own CPU is not counted.
+# Last, idle RSS: 100 probes between runs.
+#
+# Usage: bench/scale.sh [BUILD_DIR] [SECONDS] [RATE] [SIZES]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+seconds=${2:-20}
+rate=${3:-5000}
+sizes=${4:-100 1000 10000}
+. "$root/bench/lib.sh"
+sloprobe=$build/daemon/sloprobe
+results=$E2E_DIR/results.txt
+: >"$results"
+
+start_nginx
+health="http://127.0.0.1:$NGINX_PORT/health"
+
+# record KEY VALUE: one figure for the report.
+record() { echo "$1 $2" >>"$results"; }
+
+# probes_config N URL KEEP_ALIVE [INTERVAL_MS]: N probes, RATE runs/s in all.
+probes_config() {
+  local n=$1 url=$2 keep=$3 interval=${4:-$(($1 * 1000 / rate))}
+  echo "global: {interval: ${interval}ms, timeout: 2s}"
+  echo "probes:"
+  local i
+  for i in $(seq "$n"); do
+    echo "  - {name: p$i, type: http, request: {url: \"$url\", keep_alive: $keep}}"
+  done
+}
+
+# launch NAME CONFIG: starts sloprobe through bench/ready.py; sets PID, PORT
+# and records NAME.ready_ms.
+launch() {
+  local out
+  out=$(python3 "$root/bench/ready.py" "$E2E_DIR/$1.log" "$sloprobe" --config.file "$2" \
+    --web.listen-address 127.0.0.1:0) || fail "$1: sloprobe did not start"
+  PID=${out% *}
+  E2E_PIDS+=("$PID")
+  record "$1.ready_ms" "${out#* }"
+  PORT=$(sed -n 's/.*msg=listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$E2E_DIR/$1.log" | head -n1)
+  [ -n "$PORT" ] || fail "$1: no port in: $(cat "$E2E_DIR/$1.log")"
+}
+
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+lag_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep '^sloprobe_scheduler_lag_seconds_bucket' || true; }
+
+# window PID PORT_OF_COUNTER KEY: CPU and runs of PID over SECONDS, counted
+# by the sloprobe on PORT; records KEY.cpu, KEY.sys, KEY.runs.
+window() {
+  local pid=$1 port=$2 key=$3 c0 y0 r0
+  c0=$(cpu_seconds "$pid")
+  y0=$(cpu_system_seconds "$pid")
+  r0=$(sum_metric "$port" sloprobe_probe_runs_total)
+  sleep "$seconds"
+  record "$key.cpu" "$(awk -v a="$(cpu_seconds "$pid")" -v b="$c0" 'BEGIN { print a - b }')"
+  record "$key.sys" "$(awk -v a="$(cpu_system_seconds "$pid")" -v b="$y0" 'BEGIN { print a - b }')"
+  record "$key.runs" "$(($(sum_metric "$port" sloprobe_probe_runs_total) - r0))"
+}
+
+# scrape PORT KEY: median time and size of three full scrapes.
+scrape() {
+  local i
+  for i in 1 2 3; do
+    curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$1/metrics"
+  done | sort -n | sed -n 2p | {
+    read -r t s
+    record "$2.scrape_s" "$t"
+    record "$2.scrape_bytes" "$s"
+  }
+  record "$2.series" "$(curl -sf "http://127.0.0.1:$1/metrics" | grep -vc '^#')"
+}
+
+# otlp CONFIG PID PORT KEY: reloads CONFIG with an OTLP section and waits
+# for two exports.
+otlp() {
+  local config=$1 pid=$2 port=$3 key=$4
+  { cat "$config"
+    echo "otlp: {endpoint: \"http://127.0.0.1:$NGINX_PORT/v1/metrics\", interval: 5s, timeout: 30s}"
+  } >"$config.otlp"
+  cp "$config.otlp" "$config"
+  kill -HUP "$pid"
+  exported() { [ "$(metric_at "$port" 'sloprobe_otlp_exports_total{result="success"}')" -ge 2 ]; }
+  wait_until 60 exported || fail "$key: no OTLP exports"
+  record "$key.otlp_snapshot_s" "$(mean "$port" sloprobe_otlp_snapshot_duration_seconds)"
+  record "$key.otlp_send_s" "$(mean "$port" sloprobe_otlp_export_duration_seconds)"
+}
+metric_at() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%.0f\n", $2 }'; }
+mean() {
+  curl -sf "http://127.0.0.1:$1/metrics" |
+    awk -v m="$2" '$1 == m "_sum" { s = $2 } $1 == m "_count" { c = $2 } END { print (c ? s / c : 0) }'
+}
+
+bb_port=$(free_port)
+cat >"$E2E_DIR/blackbox.yml" <<YAML
+modules:
+  http_2xx: {prober: http, timeout: 2s, http: {method: GET}}
+YAML
+prometheus-blackbox-exporter --config.file "$E2E_DIR/blackbox.yml" \
+  --web.listen-address "127.0.0.1:$bb_port" --log.level error >"$E2E_DIR/blackbox.log" 2>&1 &
+bb_pid=$!
+E2E_PIDS+=($bb_pid)
+wait_until 10 curl -sf "http://127.0.0.1:$bb_port/-/healthy" || fail "blackbox_exporter did not start"
+curl -sf "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=$health" |
+  grep -q '^probe_success 1' || fail "blackbox_exporter probes are failing"
+
+for n in $sizes; do
+  warm=$((n / rate + 3))
+  # Kept-alive connections.
+  probes_config "$n" "$health" true >"$E2E_DIR/ka-$n.yml"
+  launch "ka-$n" "$E2E_DIR/ka-$n.yml"
+  sleep "$warm"
+  lag_buckets "$PORT" >"$E2E_DIR/lag0-$n"
+  window "$PID" "$PORT" "ka-$n"
+  lag_buckets "$PORT" >"$E2E_DIR/lag1-$n"
+  record "ka-$n.rss" "$(rss_bytes "$PID")"
+  record "ka-$n.failures" "$(sum_metric "$PORT" sloprobe_probe_failures_total)"
+  scrape "$PORT" "ka-$n"
+  otlp "$E2E_DIR/ka-$n.yml" "$PID" "$PORT" "ka-$n"
+  record "ka-$n.rss_otlp" "$(rss_bytes "$PID")"
+  stop "$PID"
+
+  # New connections, as blackbox_exporter makes them.
+  probes_config "$n" "$health" false >"$E2E_DIR/new-$n.yml"
+  launch "new-$n" "$E2E_DIR/new-$n.yml"
+  sleep "$warm"
+  window "$PID" "$PORT" "new-$n"
+  stop "$PID"
+
+  # blackbox_exporter at the same rate.
+  probes_config "$n" "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=$health" true \
+    >"$E2E_DIR/bb-$n.yml"
+  launch "driver-$n" "$E2E_DIR/bb-$n.yml"
+  sleep "$warm"
+  window "$bb_pid" "$PORT" "bb-$n"
+  record "bb-$n.rss" "$(rss_bytes "$bb_pid")"
+  stop "$PID"
+done
+
+# Idle: 100 probes planned once an hour, between runs.
+probes_config 100 "$health" true 3600000 >"$E2E_DIR/idle.yml"
+launch idle "$E2E_DIR/idle.yml"
+sleep 2
+record idle.rss "$(rss_bytes "$PID")"
+stop "$PID"
+
+python3 - "$results" "$E2E_DIR" "$seconds" "$rate" $sizes <<'PY'
+import re, sys
+results, d, seconds, rate, sizes = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+r = {}
+for line in open(results):
+    k, v = line.split()
+    r[k] = float(v)
+def buckets(path):
+    out = {}
+    for line in open(path):
+        m = re.search(r'le="([^"]+)"\} (\S+)', line)
+        if m: out[float(m.group(1))] = float(m.group(2))
+    return out
+def lag(n):
+    l0, l1 = buckets(f"{d}/lag0-{n}"), buckets(f"{d}/lag1-{n}")
+    delta = [(b, l1[b] - l0.get(b, 0)) for b in sorted(l1)]
+    total = delta[-1][1]
+    def q(p):
+        for b, c in delta:
+            if c >= p * total: return b * 1e3
+        return float("inf")
+    return f"≤ {q(0.5):g} / ≤ {q(0.99):g}"
+def us(key): return r[f"{key}.cpu"] / r[f"{key}.runs"] * 1e6
+def sys_us(key): return r[f"{key}.sys"] / r[f"{key}.runs"] * 1e6
+rows = [
+    ("probes/s achieved (sloprobe, kept-alive)", lambda n: f"{r[f'ka-{n}.runs'] / seconds:.0f}"),
+    ("failed runs", lambda n: f"{r[f'ka-{n}.failures']:.0f}"),
+    ("READY after start (ms)", lambda n: f"{r[f'ka-{n}.ready_ms']:.0f}"),
+    ("CPU per probe, kept-alive (µs)", lambda n: f"{us(f'ka-{n}'):.1f} ({sys_us(f'ka-{n}'):.1f} kernel)"),
+    ("CPU per probe, new connection (µs)", lambda n: f"{us(f'new-{n}'):.1f} ({sys_us(f'new-{n}'):.1f} kernel)"),
+    ("blackbox_exporter: probes/s achieved", lambda n: f"{r[f'bb-{n}.runs'] / seconds:.0f}"),
+    ("blackbox_exporter: CPU per probe (µs)", lambda n: f"{us(f'bb-{n}'):.1f} ({sys_us(f'bb-{n}'):.1f} kernel)"),
+    ("ratio, new connections (blackbox / sloprobe)", lambda n: f"**{us(f'bb-{n}') / us(f'new-{n}'):.1f}x**"),
+    ("ratio, sloprobe kept-alive", lambda n: f"{us(f'bb-{n}') / us(f'ka-{n}'):.1f}x"),
+    ("scheduler lag p50 / p99 (ms, bucket bound)", lag),
+    ("RSS under load (MB)", lambda n: f"{r[f'ka-{n}.rss'] / 1e6:.1f}"),
+    ("RSS per probe (KB)", lambda n: f"{r[f'ka-{n}.rss'] / int(n) / 1e3:.1f}"),
+    ("RSS after OTLP exports (MB)", lambda n: f"{r[f'ka-{n}.rss_otlp'] / 1e6:.1f}"),
+    ("blackbox_exporter RSS (MB)", lambda n: f"{r[f'bb-{n}.rss'] / 1e6:.1f}"),
+    ("/metrics scrape (ms, median of 3)", lambda n: f"{r[f'ka-{n}.scrape_s'] * 1e3:.1f}"),
+    ("/metrics size (MB) / samples", lambda n: f"{r[f'ka-{n}.scrape_bytes'] / 1e6:.2f} / {r[f'ka-{n}.series']:.0f}"),
+    ("OTLP snapshot and encode (ms, mean)", lambda n: f"{r[f'ka-{n}.otlp_snapshot_s'] * 1e3:.1f}"),
+    ("OTLP request (ms, mean)", lambda n: f"{r[f'ka-{n}.otlp_send_s'] * 1e3:.1f}"),
+]
+print(f"| {rate:,} probes/s in all | " + " | ".join(f"{int(n):,} probes" for n in sizes) + " |")
+print("|---|" + "---|" * len(sizes))
+for label, f in rows:
+    print(f"| {label} | " + " | ".join(f(n) for n in sizes) + " |")
+print()
+print(f"Idle RSS (100 probes, between runs): {r['idle.rss'] / 1e6:.1f} MB")
+PY
