@@ -13,6 +13,7 @@
 
 #include "config/duration.hpp"
 #include "config/secrets.hpp"
+#include "config/sharding.hpp"
 #include "config/template.hpp"
 
 // The validated, fully resolved configuration. Everything here has been
@@ -235,7 +236,13 @@ struct Config {
   std::string file;
   GlobalConfig global;
   std::optional<OtlpConfig> otlp;
+  // This instance's probes: all of them, or those of its shard.
   std::vector<ProbeConfig> probes;
+  ShardingConfig sharding;
+  std::size_t probes_in_file = 0;  // before sharding
+  // `external_labels:` added to every series on /metrics and every OTLP data
+  // point, in the order written.
+  std::vector<std::pair<std::string, std::string>> external_labels;
   // Every resolved secret value, so that anything printed can be scrubbed.
   Redactor redactor;
   // Credentials written into the file itself instead of taken from

@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/sharding.hpp"
 #include "config/template.hpp"
 #include "config/text.hpp"
 #include "config/yaml_reader.hpp"
@@ -35,7 +36,13 @@ namespace {
 
 using Keys = YamlReader::Keys;
 
-constexpr std::array<std::string_view, 4> kTopKeys{"global", "secrets", "otlp", "probes"};
+constexpr std::array<std::string_view, 6> kTopKeys{"global", "secrets",         "otlp",
+                                                   "probes", "external_labels", "sharding"};
+constexpr std::array<std::string_view, 2> kShardingKeys{"shards", "shard"};
+// Labels sloprobe's own series carry, and those Prometheus sets on a scrape.
+constexpr std::array<std::string_view, 12> kReservedLabels{
+    "probe",  "step",    "phase", "reason",   "api", "model",
+    "result", "version", "le",    "quantile", "job", "instance"};
 constexpr std::array<std::string_view, 8> kOtlpKeys{
     "endpoint", "headers", "interval", "timeout", "encoding", "compression", "resource", "tls"};
 constexpr std::array<std::string_view, 5> kGlobalKeys{"interval", "timeout", "jitter",
@@ -147,10 +154,19 @@ class Loader : YamlReader {
       }
       if (root["secrets"]) ParseSecrets(root["secrets"], config.redactor);
       if (root["otlp"]) ParseOtlp(root["otlp"], config);
+      if (root["external_labels"]) ParseExternalLabels(root["external_labels"], config);
+      if (root["sharding"]) ParseSharding(root["sharding"], config.sharding);
       if (!root["probes"]) {
         Error(root, "missing 'probes': there is nothing to run");
       } else {
         ParseProbes(root["probes"], config);
+      }
+      // Every probe is checked, whichever shard runs it: one file serves all.
+      config.probes_in_file = config.probes.size();
+      if (config.sharding.shards > 1) {
+        std::erase_if(config.probes, [&](const ProbeConfig& p) {
+          return ShardOf(p.name, config.sharding.shards) != config.sharding.shard;
+        });
       }
     }
     result.errors = TakeErrors();
@@ -1378,6 +1394,69 @@ class Loader : YamlReader {
             *target = *v;
           }
         }
+      }
+    }
+  }
+
+  void ParseSharding(const YAML::Node& n, ShardingConfig& out) {
+    const std::string ctx = "in 'sharding'";
+    if (!CheckMap(n, "'sharding'", kShardingKeys, ctx)) return;
+    if (!n["shards"] || !n["shard"]) {
+      Error(n, "'sharding' needs 'shards' (how many instances) and 'shard' (this one, from 0)");
+      return;
+    }
+    const auto shards = Number<std::int64_t>(n["shards"], "'sharding.shards'");
+    const auto shard = Number<std::int64_t>(n["shard"], "'sharding.shard'");
+    if (!shards || !shard) return;
+    if (*shards < 1 || *shards > 10000) {
+      Error(n["shards"],
+            "'sharding.shards' must be from 1 to 10000, got " + std::to_string(*shards));
+      return;
+    }
+    if (*shard < 0 || *shard >= *shards) {
+      Error(n["shard"], "'sharding.shard' must be from 0 to " + std::to_string(*shards - 1) +
+                            " (one less than 'shards'), got " + std::to_string(*shard));
+      return;
+    }
+    out.shards = static_cast<std::uint32_t>(*shards);
+    out.shard = static_cast<std::uint32_t>(*shard);
+  }
+
+  void ParseExternalLabels(const YAML::Node& n, Config& config) {
+    if (!n.IsMap()) {
+      Error(n,
+            "'external_labels' must be a mapping of label names to values, e.g. "
+            "{location: eu-west-1}");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      const auto name = String(kv.first, "an external label name");
+      const auto value = String(kv.second, "external label " + Quote(kv.first.Scalar()));
+      if (!name || !value) continue;
+      const bool valid =
+          !name->empty() && !std::isdigit(static_cast<unsigned char>(name->front())) &&
+          std::all_of(name->begin(), name->end(),
+                      [](unsigned char c) { return std::isalnum(c) != 0 || c == '_'; });
+      if (!valid) {
+        Error(kv.first, "external label " + Quote(*name) +
+                            " is not a label name: letters, digits and '_', not starting "
+                            "with a digit");
+      } else if (name->starts_with("__")) {
+        Error(kv.first, "external label " + Quote(*name) + ": names starting with '__' are " +
+                            "reserved for Prometheus");
+      } else if (std::find(kReservedLabels.begin(), kReservedLabels.end(), *name) !=
+                 kReservedLabels.end()) {
+        Error(kv.first, "external label " + Quote(*name) +
+                            " is a label sloprobe or Prometheus already sets; choose another "
+                            "name, e.g. 'location'");
+      } else if (value->empty()) {
+        Error(kv.second, "external label " + Quote(*name) +
+                             " is empty; Prometheus treats an empty label as absent");
+      } else if (!seen.insert(*name).second) {
+        Error(kv.first, "external label " + Quote(*name) + " is given twice");
+      } else {
+        config.external_labels.emplace_back(*name, *value);
       }
     }
   }

@@ -47,8 +47,14 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
   if (auto warning = ExposedCredentialsWarning(*loaded.config)) {
     err << "warning: " << *warning << '\n';
   }
-  out << path << ": OK, " << loaded.config->probes.size()
-      << (loaded.config->probes.size() == 1 ? " probe" : " probes") << '\n';
+  const auto& c = *loaded.config;
+  out << path << ": OK, " << c.probes.size();
+  if (c.sharding.shards > 1) {
+    out << " of " << c.probes_in_file << " probes (shard " << c.sharding.shard << " of "
+        << c.sharding.shards << ")\n";
+  } else {
+    out << (c.probes.size() == 1 ? " probe" : " probes") << '\n';
+  }
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
-#include <prometheus/text_serializer.h>
+#include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,12 +11,16 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "config/loader.hpp"
 #include "daemon/check.hpp"
+#include "daemon/exposition.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/log.hpp"
 #include "daemon/metrics.hpp"
@@ -81,7 +86,16 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     for (const auto& p : config.probes) {
       AddSlot(p, probes::MakeProbe(p, io.get_executor(), tls, secrets), epoch);
     }
+    SetExternalLabels(config.external_labels);
     metrics.SetConfigReload(true, UnixNow());
+  }
+
+  // Read by the scrape worker and the OTLP thread, replaced by a reload.
+  void SetExternalLabels(const std::vector<std::pair<std::string, std::string>>& labels) {
+    std::vector<prometheus::ClientMetric::Label> next;
+    for (const auto& [name, value] : labels) next.push_back({name, value});
+    const std::lock_guard lock(labels_mutex);
+    external_labels = std::move(next);
   }
 
   void AddSlot(const config::ProbeConfig& p, std::shared_ptr<probes::Probe> probe,
@@ -180,6 +194,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     Logger::Get().SetRedactor(next.redactor);
     const auto epoch = Scheduler::Clock::now();
     for (auto& [p, probe] : fresh) AddSlot(*p, std::move(probe), epoch);
+    SetExternalLabels(next.external_labels);
     config = std::move(next);
     if (otlp_changed) {
       if (otlp) {
@@ -207,10 +222,27 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         std::string(kVersion));
   }
 
-  // What /metrics serves, as families; safe from any thread.
-  std::vector<prometheus::MetricFamily> CollectAll() const {
+  std::vector<prometheus::ClientMetric::Label> ExternalLabels() const {
+    const std::lock_guard lock(labels_mutex);
+    return external_labels;
+  }
+
+  // sloprobe's own series and process_*, external labels added.
+  std::vector<prometheus::MetricFamily> CollectOwn(
+      const std::vector<prometheus::ClientMetric::Label>& labels) const {
     auto families = registry->Collect();
     auto more = process.Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    AddLabels(families, labels);
+    return families;
+  }
+
+  // What /metrics serves, as families (for OTLP); safe from any thread.
+  std::vector<prometheus::MetricFamily> CollectAll() const {
+    const auto labels = ExternalLabels();
+    auto families = CollectOwn(labels);
+    auto more = metrics.Store()->Collect(labels);  // the registry's are in already
     families.insert(families.end(), std::make_move_iterator(more.begin()),
                     std::make_move_iterator(more.end()));
     return families;
@@ -225,6 +257,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   bool loop_running = false;
   std::optional<Scheduler::TimePoint> wake_at;  // while the loop waits
   std::shared_ptr<prometheus::Registry> registry;
+  mutable std::mutex labels_mutex;
+  std::vector<prometheus::ClientMetric::Label> external_labels;  // guarded by labels_mutex
   Metrics metrics;
   ProcessCollector process;
   Scheduler scheduler;
@@ -239,7 +273,33 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // Last, so that it is stopped and joined before anything it reads goes.
   std::unique_ptr<OtlpExporter> otlp;
 
-  std::string RenderMetrics() const { return prometheus::TextSerializer().Serialize(CollectAll()); }
+  // The /metrics body a piece at a time, made on the web server's worker
+  // thread: first sloprobe's own series and process_*, then the probes'
+  // series about kPiece bytes at a time.
+  HttpServer::Response MetricsResponse() const {
+    constexpr std::size_t kPiece = 512 * 1024;
+    struct Body {
+      const Impl* impl;
+      std::shared_ptr<series::TextCursor> cursor;  // after the first piece
+      std::vector<prometheus::ClientMetric::Label> labels;
+    };
+    auto body = std::make_shared<Body>(Body{this, nullptr, ExternalLabels()});
+    return HttpServer::Response::Streamed(
+        "text/plain; version=0.0.4; charset=utf-8", [body](std::string& out) {
+          if (!body->cursor) {
+            out = WriteText(body->impl->CollectOwn(body->labels));
+            body->cursor =
+                std::make_shared<series::TextCursor>(body->impl->metrics.Store(), body->labels);
+            return true;
+          }
+          out.reserve(kPiece + 64 * 1024);
+          if (body->cursor->Next(out, kPiece)) return true;
+          body->cursor.reset();
+          // A scrape's blocks are free again: give their pages back.
+          ::malloc_trim(0);
+          return false;
+        });
+  }
 
   HttpServer::Response Handle(const HttpServer::Request& request) {
     namespace http = boost::beast::http;
@@ -263,7 +323,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       return {405, "text/plain; charset=utf-8", "Method Not Allowed\n"};
     }
     if (path == "/metrics") {
-      return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics()};
+      return MetricsResponse();
     }
     if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy\n"};
     if (path == "/-/ready") {
@@ -530,10 +590,27 @@ asio::ip::tcp::endpoint Daemon::WebEndpoint() const { return impl_->server->Loca
 
 std::shared_ptr<prometheus::Registry> Daemon::Registry() const { return impl_->registry; }
 
-std::string Daemon::RenderMetrics() const { return impl_->RenderMetrics(); }
+std::vector<prometheus::MetricFamily> Daemon::Collect() const { return impl_->CollectAll(); }
+
+namespace {
+
+// Every kept-alive probe holds a connection: lift the soft limit on open
+// files to the hard one (systemd gives 1024 and 524288), as Go programs such
+// as blackbox_exporter do.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    LogWarn("cannot raise the open files limit", {{"error", std::strerror(errno)}});
+  }
+}
+
+}  // namespace
 
 int RunDaemon(const std::string& config_file, DaemonOptions options) {
   options.config_file = config_file;
+  RaiseOpenFileLimit();
   auto loaded = config::LoadConfigFile(config_file);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) {
@@ -542,6 +619,8 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     return 1;
   }
   const auto probe_count = loaded.config->probes.size();
+  const auto probes_in_file = loaded.config->probes_in_file;
+  const auto sharding = loaded.config->sharding;
   WarnIfCredentialsExposed(*loaded.config);
 
   asio::io_context io(1);
@@ -556,9 +635,15 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
   const auto endpoint = daemon->WebEndpoint();
   LogInfo("listening",
           {{"address", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())}});
-  LogInfo("started", {{"version", std::string(kVersion)},
-                      {"config", config_file},
-                      {"probes", std::to_string(probe_count)}});
+  std::vector<LogField> started{{"version", std::string(kVersion)},
+                                {"config", config_file},
+                                {"probes", std::to_string(probe_count)}};
+  if (sharding.shards > 1) {
+    started.push_back({"probes_in_file", std::to_string(probes_in_file)});
+    started.push_back(
+        {"shard", std::to_string(sharding.shard) + "/" + std::to_string(sharding.shards)});
+  }
+  LogInfo("started", std::move(started));
 
   Notifier notifier;
   auto status = [&](const ReloadOutcome* last) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -78,9 +80,10 @@ class Daemon {
   std::size_t ProbeCount() const;
   // See LoopProgressing (daemon/notify.hpp).
   bool SchedulerProgressing(std::chrono::steady_clock::duration tolerance) const;
+  // sloprobe's own series (the probes' are in Metrics' store).
   std::shared_ptr<prometheus::Registry> Registry() const;
-  // The /metrics body: the registry plus process_* metrics.
-  std::string RenderMetrics() const;
+  // Every family /metrics serves, as prometheus-cpp's data model.
+  std::vector<prometheus::MetricFamily> Collect() const;
 
  private:
   struct Impl;

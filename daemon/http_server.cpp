@@ -6,18 +6,23 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cerrno>
 #include <charconv>
 #include <list>
 
+#include "daemon/log.hpp"
 #include "daemon/web_security.hpp"
 
 namespace sloprobe::daemon {
@@ -32,10 +37,29 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // Remembered matching credentials per version of the web configuration.
 constexpr std::size_t kMaxVerified = 1024;
 
-// Runs on the bcrypt worker. A plain function, not a lambda: the arguments
-// live in the coroutine frame.
+// These run on the worker. Plain functions, not lambdas: the arguments live
+// in the coroutine frame.
 asio::awaitable<bool> CheckPassword(std::string password, std::string hash) {
   co_return BcryptMatches(password, hash);
+}
+
+struct Piece {
+  std::string text;
+  bool more = false;
+  std::optional<std::string> error;  // the producer threw
+};
+using Producer = std::function<bool(std::string&)>;
+
+// The next piece of a streamed body. The frame holds the producer, so it
+// lives until the worker is done with it even if the connection is gone.
+asio::awaitable<Piece> NextPiece(std::shared_ptr<Producer> producer) {
+  Piece p;
+  try {
+    p.more = (*producer)(p.text);
+  } catch (const std::exception& e) {
+    p.error = e.what();
+  }
+  co_return p;
 }
 }  // namespace
 
@@ -76,7 +100,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   std::list<beast::tcp_stream*> sessions;
   std::size_t connections = 0;            // accepted and not yet ended
   std::shared_ptr<WebConfigWatcher> web;  // null: plain HTTP, no authentication
-  asio::any_io_executor auth_executor;    // the bcrypt worker, when `web` is set
+  asio::any_io_executor worker;           // HttpServer::worker_pool_
 
   asio::awaitable<void> Accept() {
     auto self = shared_from_this();
@@ -158,7 +182,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     const auto key = CredentialKey(credentials->user, credentials->password, hash);
     if (known && policy.verified.count(key) != 0) co_return true;
     const bool match = co_await asio::co_spawn(
-        auth_executor, CheckPassword(std::move(credentials->password), std::move(hash)),
+        worker, CheckPassword(std::move(credentials->password), std::move(hash)),
         asio::use_awaitable);
     if (!match || !known) co_return false;
     if (policy.verified.size() >= kMaxVerified) policy.verified.clear();
@@ -181,6 +205,56 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       if (ec) break;
       total += n;
     }
+  }
+
+  // Sends `response`'s header, then each piece the producer makes as one
+  // chunk, as soon as it is made. False when the connection cannot go on:
+  // a write failed, or the producer failed after the status was sent (the
+  // client sees a body without its last chunk, so it cannot take it for
+  // complete).
+  template <typename Stream>
+  asio::awaitable<bool> WriteChunked(Stream& stream, beast::tcp_stream& lowest,
+                                     http::response<http::empty_body>& response,
+                                     std::shared_ptr<Producer> producer) {
+    http::response_serializer<http::empty_body> serializer{response};
+    lowest.expires_after(limits.idle_timeout);
+    auto [hec, header_bytes] = co_await http::async_write_header(stream, serializer, kTuple);
+    if (hec) co_return false;
+    // While one piece is being sent, the worker makes the next.
+    using namespace asio::experimental::awaitable_operators;
+    auto piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
+    for (;;) {
+      if (stopped || piece.error) {
+        if (piece.error) LogWarn("cannot finish an answer", {{"error", *piece.error}});
+        co_return false;
+      }
+      if (!piece.more) {
+        if (!piece.text.empty() && !co_await WriteChunk(stream, lowest, piece.text)) {
+          co_return false;
+        }
+        break;
+      }
+      if (piece.text.empty()) {  // an empty chunk would end the body
+        piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
+        continue;
+      }
+      auto [sent, next] =
+          co_await (WriteChunk(stream, lowest, piece.text) &&
+                    asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable));
+      if (!sent) co_return false;
+      piece = std::move(next);
+    }
+    lowest.expires_after(limits.idle_timeout);
+    auto [lec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
+    co_return !lec;
+  }
+
+  template <typename Stream>
+  asio::awaitable<bool> WriteChunk(Stream& stream, beast::tcp_stream& lowest,
+                                   const std::string& text) {
+    lowest.expires_after(limits.idle_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), kTuple);
+    co_return !ec;
   }
 
   // Reads requests and answers them until the client or an error ends it.
@@ -233,15 +307,47 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         if (stopped) break;  // stopped while the password was checked
         r = handler(request);
       }
+      const bool chunked =
+          r.stream && request.version() >= 11 && request.method() != http::verb::head;
+      if (r.stream && !chunked) {
+        // HTTP/1.0 knows no chunks: the pieces are gathered into one body.
+        auto producer = std::make_shared<Producer>(std::move(r.stream));
+        for (bool more = true; more;) {
+          auto piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
+          if (stopped) co_return;
+          if (piece.error) {
+            r = {500, "text/plain; charset=utf-8",
+                 "cannot make the answer: " + *piece.error + "\n"};
+            break;
+          }
+          r.body += piece.text;
+          more = piece.more;
+        }
+      }
+      auto head = [&](auto& response) {
+        response.set(http::field::server, "sloprobe");
+        response.set(http::field::content_type, r.content_type);
+        if (challenge) response.set(http::field::www_authenticate, *challenge);
+        if (policy) {
+          for (const auto& [name, value] : policy->config.headers) response.set(name, value);
+        }
+        response.keep_alive(request.keep_alive() && !stopped);
+      };
+      if (chunked) {
+        http::response<http::empty_body> response{static_cast<http::status>(r.status),
+                                                  request.version()};
+        head(response);
+        response.chunked(true);
+        if (!co_await WriteChunked(stream, lowest, response,
+                                   std::make_shared<Producer>(std::move(r.stream))) ||
+            !response.keep_alive()) {
+          break;
+        }
+        continue;
+      }
       http::response<http::string_body> response{static_cast<http::status>(r.status),
                                                  request.version()};
-      response.set(http::field::server, "sloprobe");
-      response.set(http::field::content_type, r.content_type);
-      if (challenge) response.set(http::field::www_authenticate, *challenge);
-      if (policy) {
-        for (const auto& [name, value] : policy->config.headers) response.set(name, value);
-      }
-      response.keep_alive(request.keep_alive() && !stopped);
+      head(response);
       response.body() = std::move(r.body);
       response.prepare_payload();
       if (request.method() == http::verb::head) response.body().clear();
@@ -254,7 +360,9 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 
 HttpServer::HttpServer(asio::any_io_executor executor, const tcp::endpoint& endpoint,
                        Handler handler, Limits limits)
-    : state_(std::make_shared<State>(std::move(executor), std::move(handler), limits)) {
+    : state_(std::make_shared<State>(std::move(executor), std::move(handler), limits)),
+      worker_pool_(std::make_unique<asio::thread_pool>(1)) {
+  state_->worker = worker_pool_->get_executor();
   auto& a = state_->acceptor;
   a.open(endpoint.protocol());
   a.set_option(asio::socket_base::reuse_address(true));
@@ -268,7 +376,9 @@ HttpServer::HttpServer(asio::any_io_executor executor, const tcp::endpoint& endp
 
 HttpServer::HttpServer(asio::any_io_executor executor, int listening_fd, Handler handler,
                        Limits limits)
-    : state_(std::make_shared<State>(std::move(executor), std::move(handler), limits)) {
+    : state_(std::make_shared<State>(std::move(executor), std::move(handler), limits)),
+      worker_pool_(std::make_unique<asio::thread_pool>(1)) {
+  state_->worker = worker_pool_->get_executor();
   sockaddr_storage address{};
   socklen_t length = sizeof address;
   if (::getsockname(listening_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
@@ -281,17 +391,12 @@ HttpServer::HttpServer(asio::any_io_executor executor, int listening_fd, Handler
 HttpServer::~HttpServer() {
   Stop();
   // Joins the bcrypt worker; checks it had queued are dropped.
-  if (auth_pool_) auth_pool_->stop();
-  auth_pool_.reset();
+  // Joins the worker; work it had queued is dropped.
+  worker_pool_->stop();
+  worker_pool_.reset();
 }
 
-void HttpServer::Secure(std::shared_ptr<WebConfigWatcher> web) {
-  state_->web = std::move(web);
-  if (state_->web && !auth_pool_) {
-    auth_pool_ = std::make_unique<asio::thread_pool>(1);
-    state_->auth_executor = auth_pool_->get_executor();
-  }
-}
+void HttpServer::Secure(std::shared_ptr<WebConfigWatcher> web) { state_->web = std::move(web); }
 
 tcp::endpoint HttpServer::LocalEndpoint() const { return state_->acceptor.local_endpoint(); }
 

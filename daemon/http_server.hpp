@@ -25,9 +25,26 @@ class HttpServer {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
   struct Response {
+    Response() = default;
+    Response(int s, std::string type, std::string text)
+        : status(s), content_type(std::move(type)), body(std::move(text)) {}
+    // A 200 whose body `next` makes piece by piece (see `stream`).
+    static Response Streamed(std::string type, std::function<bool(std::string&)> next) {
+      Response r(200, std::move(type), {});
+      r.stream = std::move(next);
+      return r;
+    }
+
     int status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
+    // When set, the body is made piece by piece on the server's worker
+    // thread: each call appends the next piece to its argument and returns
+    // false after the last. Pieces go out as HTTP/1.1 chunks as they are
+    // made (one body for HTTP/1.0 and HEAD), so that a large body (a scrape
+    // of 10,000 probes, about 100 MB) neither holds up the probes' thread
+    // nor sits in memory whole. It must be safe to call from the worker.
+    std::function<bool(std::string&)> stream;
   };
   using Handler = std::function<Response(const Request&)>;
 
@@ -60,7 +77,9 @@ class HttpServer {
  private:
   struct State;
   std::shared_ptr<State> state_;
-  std::unique_ptr<boost::asio::thread_pool> auth_pool_;
+  // One thread for work too slow for the probes' thread: bcrypt checks and
+  // rendered bodies.
+  std::unique_ptr<boost::asio::thread_pool> worker_pool_;
 };
 
 }  // namespace sloprobe::daemon

@@ -98,173 +98,155 @@ double Seconds(probes::Duration d) { return std::chrono::duration<double>(d).cou
 
 Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
     : registry_(std::move(registry)),
-      probe_duration_(BuildHistogram()
-                          .Name("sloprobe_probe_duration_seconds")
-                          .Help("Duration of whole probe runs, failed ones included.")
-                          .Register(*registry_)),
-      step_duration_(BuildHistogram()
-                         .Name("sloprobe_step_duration_seconds")
-                         .Help("Duration of one step of a scenario run, failed ones included.")
-                         .Register(*registry_)),
-      phase_duration_(BuildHistogram()
-                          .Name("sloprobe_http_phase_duration_seconds")
-                          .Help("Duration of one phase of an HTTP exchange: resolve, connect, "
-                                "tls, ttfb (request sent to first response byte), transfer.")
-                          .Register(*registry_)),
-      runs_(BuildCounter()
-                .Name("sloprobe_probe_runs_total")
-                .Help("Probe runs finished, successful or not.")
-                .Register(*registry_)),
-      failures_(BuildCounter()
-                    .Name("sloprobe_probe_failures_total")
-                    .Help("Probe runs that failed, by the step where and the reason why.")
-                    .Register(*registry_)),
-      cleanup_failures_(BuildCounter()
-                            .Name("sloprobe_scenario_cleanup_failures_total")
-                            .Help("Failed runs of scenario steps marked always (cleanup), "
-                                  "by step and reason.")
-                            .Register(*registry_)),
-      logins_(BuildCounter()
-                  .Name("sloprobe_scenario_logins_total")
-                  .Help("Runs of a scenario's cached (login) step: reused (skipped, cached "
-                        "values still fresh), new (sent), retry (sent again after a 401).")
-                  .Register(*registry_)),
-      slow_(BuildCounter()
-                .Name("sloprobe_probe_slow_total")
-                .Help("Probe runs slower than the latency objective threshold.")
-                .Register(*registry_)),
-      skipped_(BuildCounter()
-                   .Name("sloprobe_probe_skipped_total")
-                   .Help("Planned runs not started because max_in_flight runs were still going.")
-                   .Register(*registry_)),
-      postponed_(BuildCounter()
-                     .Name("sloprobe_probe_postponed_total")
-                     .Help("Planned runs not started because the target answered 429 with "
-                           "Retry-After.")
-                     .Register(*registry_)),
-      success_(BuildGauge()
-                   .Name("sloprobe_probe_success")
-                   .Help("Whether the last run of the probe succeeded (1) or failed (0).")
-                   .Register(*registry_)),
-      last_run_(BuildGauge()
-                    .Name("sloprobe_probe_last_run_timestamp_seconds")
-                    .Help("Unix time at which the last run of the probe finished.")
-                    .Register(*registry_)),
-      interval_(BuildGauge()
-                    .Name("sloprobe_probe_interval_seconds")
-                    .Help("Configured interval between planned runs of the probe.")
-                    .Register(*registry_)),
-      consecutive_failures_(BuildGauge()
-                                .Name("sloprobe_probe_consecutive_failures")
-                                .Help("Runs of the probe that failed in a row, up to the last "
-                                      "one; 0 after a success.")
-                                .Register(*registry_)),
-      objective_latency_(BuildGauge()
-                             .Name("sloprobe_objective_latency_seconds")
-                             .Help("Configured latency objective threshold of the probe.")
-                             .Register(*registry_)),
-      objective_quantile_(BuildGauge()
-                              .Name("sloprobe_objective_latency_quantile")
-                              .Help("Configured latency objective quantile of the probe.")
-                              .Register(*registry_)),
-      objective_error_ratio_(BuildGauge()
-                                 .Name("sloprobe_objective_error_ratio")
-                                 .Help("Configured highest acceptable ratio of failed runs.")
-                                 .Register(*registry_)),
-      cert_expiry_(BuildGauge()
-                       .Name("sloprobe_tls_cert_expiry_timestamp_seconds")
-                       .Help("Unix time at which the server's leaf certificate expires.")
-                       .Register(*registry_)),
-      llm_ttfb_(BuildHistogram()
-                    .Name("sloprobe_llm_time_to_first_byte_seconds")
-                    .Help("LLM streams: request handed to the socket to the first response byte.")
-                    .Register(*registry_)),
-      llm_ttft_(BuildHistogram()
-                    .Name("sloprobe_llm_time_to_first_token_seconds")
-                    .Help("LLM streams: request handed to the socket to the first chunk that "
-                          "carries output (text, reasoning or a tool call).")
-                    .Register(*registry_)),
-      llm_gaps_(BuildHistogram()
-                    .Name("sloprobe_llm_inter_chunk_seconds")
-                    .Help("LLM streams: time between consecutive chunks that carry output, one "
-                          "sample per gap.")
-                    .Register(*registry_)),
-      llm_tpot_(BuildHistogram()
-                    .Name("sloprobe_llm_time_per_output_token_seconds")
-                    .Help("LLM streams: (last token - first token) / (output tokens - 1), one "
-                          "sample per run.")
-                    .Register(*registry_)),
-      llm_e2e_(BuildHistogram()
-                   .Name("sloprobe_llm_time_to_last_token_seconds")
-                   .Help("LLM streams: request handed to the socket to the last chunk that "
-                         "carries output (end-to-end latency as a user sees it).")
-                   .Register(*registry_)),
-      llm_stream_(BuildHistogram()
-                      .Name("sloprobe_llm_stream_duration_seconds")
-                      .Help("LLM streams: request handed to the socket to the end marker of the "
-                            "stream, or the end of the body without one.")
-                      .Register(*registry_)),
-      llm_tokens_per_chunk_(BuildHistogram()
-                                .Name("sloprobe_llm_tokens_per_chunk")
-                                .Help("LLM streams: output tokens (server usage) per chunk that "
-                                      "carries output, one sample per run; above 1 when the "
-                                      "server or a proxy batches tokens.")
-                                .Register(*registry_)),
-      llm_output_tokens_(BuildCounter()
-                             .Name("sloprobe_llm_output_tokens_total")
-                             .Help("LLM streams: output tokens, from the server's usage fields "
-                                   "or, without them, counted token chunks (see "
-                                   "sloprobe_llm_usage_reported).")
-                             .Register(*registry_)),
-      llm_input_tokens_(BuildCounter()
-                            .Name("sloprobe_llm_input_tokens_total")
-                            .Help("LLM streams: prompt tokens, from the server's usage fields.")
-                            .Register(*registry_)),
-      llm_usage_reported_(BuildGauge()
-                              .Name("sloprobe_llm_usage_reported")
-                              .Help("LLM streams: whether the last stream carried token usage "
-                                    "(1) or output tokens were counted from chunks (0).")
-                              .Register(*registry_)),
-      llm_ttft_slow_(BuildCounter()
-                         .Name("sloprobe_llm_ttft_slow_total")
-                         .Help("LLM streams: time-to-first-token samples above the ttft "
-                               "objective threshold.")
-                         .Register(*registry_)),
-      llm_inter_chunk_slow_(BuildCounter()
-                                .Name("sloprobe_llm_inter_chunk_slow_total")
-                                .Help("LLM streams: inter-chunk gaps above the inter_chunk "
-                                      "objective threshold.")
-                                .Register(*registry_)),
-      llm_e2e_slow_(BuildCounter()
-                        .Name("sloprobe_llm_e2e_slow_total")
-                        .Help("LLM streams: time-to-last-token samples above the e2e "
-                              "objective threshold.")
-                        .Register(*registry_)),
-      objective_ttft_(BuildGauge()
-                          .Name("sloprobe_objective_ttft_seconds")
-                          .Help("Configured time-to-first-token objective threshold.")
-                          .Register(*registry_)),
-      objective_ttft_quantile_(BuildGauge()
-                                   .Name("sloprobe_objective_ttft_quantile")
-                                   .Help("Configured time-to-first-token objective quantile.")
-                                   .Register(*registry_)),
-      objective_inter_chunk_(BuildGauge()
-                                 .Name("sloprobe_objective_inter_chunk_seconds")
-                                 .Help("Configured inter-chunk latency objective threshold.")
-                                 .Register(*registry_)),
-      objective_inter_chunk_quantile_(BuildGauge()
-                                          .Name("sloprobe_objective_inter_chunk_quantile")
-                                          .Help("Configured inter-chunk latency objective "
-                                                "quantile.")
-                                          .Register(*registry_)),
-      objective_e2e_(BuildGauge()
-                         .Name("sloprobe_objective_e2e_seconds")
-                         .Help("Configured time-to-last-token objective threshold.")
-                         .Register(*registry_)),
-      objective_e2e_quantile_(BuildGauge()
-                                  .Name("sloprobe_objective_e2e_quantile")
-                                  .Help("Configured time-to-last-token objective quantile.")
-                                  .Register(*registry_)),
+      probe_duration_(store_->Make<series::Histogram>(
+          "sloprobe_probe_duration_seconds", "Duration of whole probe runs, failed ones included.",
+          {"probe"})),
+      step_duration_(store_->Make<series::Histogram>(
+          "sloprobe_step_duration_seconds",
+          "Duration of one step of a scenario run, failed ones included.", {"probe", "step"})),
+      phase_duration_(store_->Make<series::Histogram>(
+          "sloprobe_http_phase_duration_seconds",
+          "Duration of one phase of an HTTP exchange: resolve, connect, "
+          "tls, ttfb (request sent to first response byte), transfer.",
+          {"probe", "step", "phase"})),
+      runs_(store_->Make<series::Counter>("sloprobe_probe_runs_total",
+                                          "Probe runs finished, successful or not.", {"probe"})),
+      failures_(store_->Make<series::Counter>(
+          "sloprobe_probe_failures_total",
+          "Probe runs that failed, by the step where and the reason why.",
+          {"probe", "step", "reason"})),
+      cleanup_failures_(
+          store_->Make<series::Counter>("sloprobe_scenario_cleanup_failures_total",
+                                        "Failed runs of scenario steps marked always (cleanup), "
+                                        "by step and reason.",
+                                        {"probe", "step", "reason"})),
+      logins_(store_->Make<series::Counter>(
+          "sloprobe_scenario_logins_total",
+          "Runs of a scenario's cached (login) step: reused (skipped, cached "
+          "values still fresh), new (sent), retry (sent again after a 401).",
+          {"probe", "step", "result"})),
+      slow_(store_->Make<series::Counter>("sloprobe_probe_slow_total",
+                                          "Probe runs slower than the latency objective threshold.",
+                                          {"probe"})),
+      skipped_(store_->Make<series::Counter>(
+          "sloprobe_probe_skipped_total",
+          "Planned runs not started because max_in_flight runs were still going.", {"probe"})),
+      postponed_(store_->Make<series::Counter>(
+          "sloprobe_probe_postponed_total",
+          "Planned runs not started because the target answered 429 with "
+          "Retry-After.",
+          {"probe"})),
+      success_(store_->Make<series::Gauge>(
+          "sloprobe_probe_success",
+          "Whether the last run of the probe succeeded (1) or failed (0).", {"probe"})),
+      last_run_(store_->Make<series::Gauge>(
+          "sloprobe_probe_last_run_timestamp_seconds",
+          "Unix time at which the last run of the probe finished.", {"probe"})),
+      interval_(store_->Make<series::Gauge>(
+          "sloprobe_probe_interval_seconds",
+          "Configured interval between planned runs of the probe.", {"probe"})),
+      consecutive_failures_(
+          store_->Make<series::Gauge>("sloprobe_probe_consecutive_failures",
+                                      "Runs of the probe that failed in a row, up to the last "
+                                      "one; 0 after a success.",
+                                      {"probe"})),
+      objective_latency_(store_->Make<series::Gauge>(
+          "sloprobe_objective_latency_seconds",
+          "Configured latency objective threshold of the probe.", {"probe"})),
+      objective_quantile_(store_->Make<series::Gauge>(
+          "sloprobe_objective_latency_quantile",
+          "Configured latency objective quantile of the probe.", {"probe"})),
+      objective_error_ratio_(store_->Make<series::Gauge>(
+          "sloprobe_objective_error_ratio", "Configured highest acceptable ratio of failed runs.",
+          {"probe"})),
+      cert_expiry_(store_->Make<series::Gauge>(
+          "sloprobe_tls_cert_expiry_timestamp_seconds",
+          "Unix time at which the server's leaf certificate expires.", {"probe"})),
+      llm_ttfb_(store_->Make<series::Histogram>(
+          "sloprobe_llm_time_to_first_byte_seconds",
+          "LLM streams: request handed to the socket to the first response byte.",
+          {"probe", "api", "model"})),
+      llm_ttft_(store_->Make<series::Histogram>(
+          "sloprobe_llm_time_to_first_token_seconds",
+          "LLM streams: request handed to the socket to the first chunk that "
+          "carries output (text, reasoning or a tool call).",
+          {"probe", "api", "model"})),
+      llm_gaps_(store_->Make<series::Histogram>(
+          "sloprobe_llm_inter_chunk_seconds",
+          "LLM streams: time between consecutive chunks that carry output, one "
+          "sample per gap.",
+          {"probe", "api", "model"})),
+      llm_tpot_(store_->Make<series::Histogram>(
+          "sloprobe_llm_time_per_output_token_seconds",
+          "LLM streams: (last token - first token) / (output tokens - 1), one "
+          "sample per run.",
+          {"probe", "api", "model"})),
+      llm_e2e_(store_->Make<series::Histogram>(
+          "sloprobe_llm_time_to_last_token_seconds",
+          "LLM streams: request handed to the socket to the last chunk that "
+          "carries output (end-to-end latency as a user sees it).",
+          {"probe", "api", "model"})),
+      llm_stream_(store_->Make<series::Histogram>(
+          "sloprobe_llm_stream_duration_seconds",
+          "LLM streams: request handed to the socket to the end marker of the "
+          "stream, or the end of the body without one.",
+          {"probe", "api", "model"})),
+      llm_tokens_per_chunk_(store_->Make<series::Histogram>(
+          "sloprobe_llm_tokens_per_chunk",
+          "LLM streams: output tokens (server usage) per chunk that "
+          "carries output, one sample per run; above 1 when the "
+          "server or a proxy batches tokens.",
+          {"probe", "api", "model"})),
+      llm_output_tokens_(store_->Make<series::Counter>(
+          "sloprobe_llm_output_tokens_total",
+          "LLM streams: output tokens, from the server's usage fields "
+          "or, without them, counted token chunks (see "
+          "sloprobe_llm_usage_reported).",
+          {"probe", "api", "model"})),
+      llm_input_tokens_(store_->Make<series::Counter>(
+          "sloprobe_llm_input_tokens_total",
+          "LLM streams: prompt tokens, from the server's usage fields.",
+          {"probe", "api", "model"})),
+      llm_usage_reported_(
+          store_->Make<series::Gauge>("sloprobe_llm_usage_reported",
+                                      "LLM streams: whether the last stream carried token usage "
+                                      "(1) or output tokens were counted from chunks (0).",
+                                      {"probe", "api", "model"})),
+      llm_ttft_slow_(
+          store_->Make<series::Counter>("sloprobe_llm_ttft_slow_total",
+                                        "LLM streams: time-to-first-token samples above the ttft "
+                                        "objective threshold.",
+                                        {"probe", "api", "model"})),
+      llm_inter_chunk_slow_(
+          store_->Make<series::Counter>("sloprobe_llm_inter_chunk_slow_total",
+                                        "LLM streams: inter-chunk gaps above the inter_chunk "
+                                        "objective threshold.",
+                                        {"probe", "api", "model"})),
+      llm_e2e_slow_(
+          store_->Make<series::Counter>("sloprobe_llm_e2e_slow_total",
+                                        "LLM streams: time-to-last-token samples above the e2e "
+                                        "objective threshold.",
+                                        {"probe", "api", "model"})),
+      objective_ttft_(store_->Make<series::Gauge>(
+          "sloprobe_objective_ttft_seconds", "Configured time-to-first-token objective threshold.",
+          {"probe"})),
+      objective_ttft_quantile_(store_->Make<series::Gauge>(
+          "sloprobe_objective_ttft_quantile", "Configured time-to-first-token objective quantile.",
+          {"probe"})),
+      objective_inter_chunk_(store_->Make<series::Gauge>(
+          "sloprobe_objective_inter_chunk_seconds",
+          "Configured inter-chunk latency objective threshold.", {"probe"})),
+      objective_inter_chunk_quantile_(
+          store_->Make<series::Gauge>("sloprobe_objective_inter_chunk_quantile",
+                                      "Configured inter-chunk latency objective "
+                                      "quantile.",
+                                      {"probe"})),
+      objective_e2e_(store_->Make<series::Gauge>(
+          "sloprobe_objective_e2e_seconds", "Configured time-to-last-token objective threshold.",
+          {"probe"})),
+      objective_e2e_quantile_(store_->Make<series::Gauge>(
+          "sloprobe_objective_e2e_quantile", "Configured time-to-last-token objective quantile.",
+          {"probe"})),
       scheduler_lag_(&BuildHistogram()
                           .Name("sloprobe_scheduler_lag_seconds")
                           .Help("Actual start of a probe run minus its planned start.")
@@ -286,13 +268,28 @@ void Metrics::SetConfigReload(bool ok, double now_unix) {
   if (ok) reload_time_->Set(now_unix);
 }
 
+std::vector<prometheus::MetricFamily> Metrics::Collect(
+    const std::vector<prometheus::ClientMetric::Label>& external) const {
+  auto families = registry_->Collect();
+  auto more = store_->Collect(external);
+  families.insert(families.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  return families;
+}
+
+const series::Bounds& Metrics::DefaultBounds(const std::vector<double>& defaults) {
+  // One per default set, shared by every probe that does not change it.
+  auto& slot = default_bounds_[&defaults];
+  if (!slot) slot = std::make_unique<series::Bounds>(defaults);
+  return *slot;
+}
+
 std::unique_ptr<ProbeMetrics> Metrics::ForProbe(const config::ProbeConfig& config) {
   return std::unique_ptr<ProbeMetrics>(new ProbeMetrics(*this, config));
 }
 
 ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
     : owner_(owner), name_(config.name) {
-  const prometheus::Labels labels{{"probe", name_}};
   std::vector<double> thresholds;
   if (config.objectives.latency) {
     threshold_seconds_ = config::ToSeconds(config.objectives.latency->threshold);
@@ -300,18 +297,18 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   }
   const auto& base =
       config.buckets.duration.empty() ? DefaultDurationBuckets() : config.buckets.duration;
-  duration_buckets_ = WithBoundaries(base, thresholds);
-  duration_ = &owner.probe_duration_.Add(labels, duration_buckets_);
-  phase_buckets_ = config.buckets.phase.empty() ? DefaultPhaseBuckets() : config.buckets.phase;
-  runs_ = &owner.runs_.Add(labels);
-  if (config.objectives.latency) slow_ = &owner.slow_.Add(labels);
-  skipped_ = &owner.skipped_.Add(labels);
-  postponed_ = &owner.postponed_.Add(labels);
-  success_ = &owner.success_.Add(labels);
-  last_run_ = &owner.last_run_.Add(labels);
-  interval_ = &owner.interval_.Add(labels);
+  duration_bounds_ = &BoundsOf(WithBoundaries(base, thresholds), DefaultDurationBuckets());
+  phase_bounds_ = &BoundsOf(config.buckets.phase, DefaultPhaseBuckets());
+  duration_ = &owner.probe_duration_.Add({name_}, *duration_bounds_);
+  runs_ = &owner.runs_.Add({name_});
+  if (config.objectives.latency) slow_ = &owner.slow_.Add({name_});
+  skipped_ = &owner.skipped_.Add({name_});
+  postponed_ = &owner.postponed_.Add({name_});
+  success_ = &owner.success_.Add({name_});
+  last_run_ = &owner.last_run_.Add({name_});
+  interval_ = &owner.interval_.Add({name_});
   interval_->Set(config::ToSeconds(config.interval));
-  consecutive_failures_ = &owner.consecutive_failures_.Add(labels);
+  consecutive_failures_ = &owner.consecutive_failures_.Add({name_});
   switch (config.type) {
     case config::ProbeType::kHttp:
       AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
@@ -350,28 +347,36 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   }
 }
 
-void ProbeMetrics::AddObjective(prometheus::Family<prometheus::Gauge>& family, double value) {
-  auto& g = family.Add({{"probe", name_}});
+const series::Bounds& ProbeMetrics::BoundsOf(std::vector<double> values,
+                                             const std::vector<double>& defaults) {
+  if (values.empty() || values == defaults) return owner_.DefaultBounds(defaults);
+  owned_bounds_.push_back(std::make_unique<series::Bounds>(std::move(values)));
+  return *owned_bounds_.back();
+}
+
+void ProbeMetrics::AddObjective(series::Family<series::Gauge>& family, double value) {
+  auto& g = family.Add({name_});
   g.Set(value);
   objectives_.emplace_back(&family, &g);
 }
 
 void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
-  const prometheus::Labels labels{{"probe", name_},
-                                  {"api", std::string(config::LlmApiName(config.llm.api))},
-                                  {"model", config.llm.model}};
-  auto bounds = [](const std::vector<double>& configured, const std::vector<double>& fallback,
-                   const std::optional<config::LatencyObjective>& objective) {
+  api_ = std::string(config::LlmApiName(config.llm.api));
+  model_ = config.llm.model;
+  const std::initializer_list<std::string_view> labels{name_, api_, model_};
+  auto bounds =
+      [&](const std::vector<double>& configured, const std::vector<double>& fallback,
+          const std::optional<config::LatencyObjective>& objective) -> const series::Bounds& {
     std::vector<double> extra;
     if (objective) extra.push_back(config::ToSeconds(objective->threshold));
-    return WithBoundaries(configured.empty() ? fallback : configured, extra);
+    return BoundsOf(WithBoundaries(configured.empty() ? fallback : configured, extra), fallback);
   };
   const auto& b = config.buckets;
   const auto& o = config.objectives;
-  const auto ttft = bounds(b.ttft, DefaultLlmTtftBuckets(), o.ttft);
-  const auto gaps = bounds(b.inter_chunk, DefaultLlmGapBuckets(), o.inter_chunk);
-  const auto e2e = bounds(b.e2e, DefaultLlmE2eBuckets(), o.e2e);
-  auto slow = [&](prometheus::Family<prometheus::Counter>& family,
+  const auto& ttft = bounds(b.ttft, DefaultLlmTtftBuckets(), o.ttft);
+  const auto& gaps = bounds(b.inter_chunk, DefaultLlmGapBuckets(), o.inter_chunk);
+  const auto& e2e = bounds(b.e2e, DefaultLlmE2eBuckets(), o.e2e);
+  auto slow = [&](series::Family<series::Counter>& family,
                   const std::optional<config::LatencyObjective>& objective) {
     if (!objective) return SlowSamples{};
     return SlowSamples{&family.Add(labels), config::ToSeconds(objective->threshold)};
@@ -382,7 +387,8 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
                    &owner_.llm_tpot_.Add(labels, gaps),
                    &owner_.llm_e2e_.Add(labels, e2e),
                    &owner_.llm_stream_.Add(labels, e2e),
-                   &owner_.llm_tokens_per_chunk_.Add(labels, DefaultTokensPerChunkBuckets()),
+                   &owner_.llm_tokens_per_chunk_.Add(
+                       labels, owner_.DefaultBounds(DefaultTokensPerChunkBuckets())),
                    &owner_.llm_output_tokens_.Add(labels),
                    &owner_.llm_input_tokens_.Add(labels),
                    &owner_.llm_usage_reported_.Add(labels),
@@ -393,7 +399,7 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
 
 void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
   if (!llm_) return;
-  auto observe = [](prometheus::Histogram* h, const std::optional<probes::Duration>& d) {
+  auto observe = [](series::Histogram* h, const std::optional<probes::Duration>& d) {
     if (d) h->Observe(Seconds(*d));
   };
   observe(llm_->ttfb, s.ttfb);
@@ -419,7 +425,7 @@ void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
 void ProbeMetrics::AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup,
                            bool cached, bool stream) {
   if (first_step_.empty()) first_step_ = step;
-  auto& series = Step(step);
+  auto& [name, series] = Step(step);
   for (int i = 1; i < probes::kReasonCount; ++i) {
     const auto r = static_cast<probes::Reason>(i);
     if (!ReasonApplies(r, may_use_tls, stream)) continue;
@@ -427,26 +433,23 @@ void ProbeMetrics::AddStep(const std::string& step, bool may_use_tls, bool scena
     if (cleanup) Failure(step, r, true);
   }
   if (scenario) {
-    series.duration =
-        &owner_.step_duration_.Add({{"probe", name_}, {"step", step}}, duration_buckets_);
+    series.duration = &owner_.step_duration_.Add({name_, name}, *duration_bounds_);
   }
   if (cached) {
     for (std::size_t i = 0; i < kLoginResults.size(); ++i) {
-      series.logins[i] = &owner_.logins_.Add(
-          {{"probe", name_}, {"step", step}, {"result", std::string(kLoginResults[i])}});
+      series.logins[i] = &owner_.logins_.Add({name_, name, kLoginResults[i]});
     }
   }
 }
 
-prometheus::Counter& ProbeMetrics::Failure(const std::string& step, probes::Reason reason,
-                                           bool cleanup) {
-  auto& series = Step(step);
+series::Counter& ProbeMetrics::Failure(const std::string& step, probes::Reason reason,
+                                       bool cleanup) {
+  auto& [name, series] = Step(step);
   auto*& counter =
       (cleanup ? series.cleanup_failures : series.failures)[static_cast<std::size_t>(reason)];
   if (counter == nullptr) {
     auto& family = cleanup ? owner_.cleanup_failures_ : owner_.failures_;
-    counter = &family.Add(
-        {{"probe", name_}, {"step", step}, {"reason", std::string(probes::ReasonName(reason))}});
+    counter = &family.Add({name_, name, probes::ReasonName(reason)});
   }
   return *counter;
 }
@@ -464,19 +467,19 @@ ProbeMetrics::~ProbeMetrics() {
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
   if (llm_) {
-    const std::pair<prometheus::Family<prometheus::Histogram>*, prometheus::Histogram*>
-        histograms[] = {{&owner_.llm_ttfb_, llm_->ttfb},
-                        {&owner_.llm_ttft_, llm_->ttft},
-                        {&owner_.llm_gaps_, llm_->gaps},
-                        {&owner_.llm_tpot_, llm_->tpot},
-                        {&owner_.llm_e2e_, llm_->e2e},
-                        {&owner_.llm_stream_, llm_->stream},
-                        {&owner_.llm_tokens_per_chunk_, llm_->tokens_per_chunk}};
+    const std::pair<series::Family<series::Histogram>*, series::Histogram*> histograms[] = {
+        {&owner_.llm_ttfb_, llm_->ttfb},
+        {&owner_.llm_ttft_, llm_->ttft},
+        {&owner_.llm_gaps_, llm_->gaps},
+        {&owner_.llm_tpot_, llm_->tpot},
+        {&owner_.llm_e2e_, llm_->e2e},
+        {&owner_.llm_stream_, llm_->stream},
+        {&owner_.llm_tokens_per_chunk_, llm_->tokens_per_chunk}};
     for (auto [family, h] : histograms) family->Remove(h);
     owner_.llm_output_tokens_.Remove(llm_->output_tokens);
     owner_.llm_input_tokens_.Remove(llm_->input_tokens);
     owner_.llm_usage_reported_.Remove(llm_->usage_reported);
-    const std::pair<prometheus::Family<prometheus::Counter>*, const SlowSamples*> slow[] = {
+    const std::pair<series::Family<series::Counter>*, const SlowSamples*> slow[] = {
         {&owner_.llm_ttft_slow_, &llm_->ttft_slow},
         {&owner_.llm_inter_chunk_slow_, &llm_->gaps_slow},
         {&owner_.llm_e2e_slow_, &llm_->e2e_slow}};
@@ -501,10 +504,11 @@ ProbeMetrics::~ProbeMetrics() {
   }
 }
 
-ProbeMetrics::StepSeries& ProbeMetrics::Step(const std::string& name) {
+std::pair<const std::string, ProbeMetrics::StepSeries>& ProbeMetrics::Step(
+    const std::string& name) {
   auto it = steps_.find(name);
-  if (it != steps_.end()) return it->second;
-  return steps_.emplace(name, StepSeries{}).first->second;
+  if (it != steps_.end()) return *it;
+  return *steps_.emplace(name, StepSeries{}).first;
 }
 
 void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
@@ -526,7 +530,7 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
     Failure(result.step.empty() ? first_step_ : result.step, result.reason, false).Increment();
   }
   for (const auto& step : result.steps) {
-    auto& series = Step(step.name);
+    auto& [step_name, series] = Step(step.name);
     if (step.login != probes::StepResult::Login::kNone) {
       const auto i = static_cast<std::size_t>(step.login) - 1;
       if (series.logins[i] != nullptr) series.logins[i]->Increment();
@@ -542,16 +546,15 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
     for (std::size_t i = 0; i < phases.size(); ++i) {
       if (!*phases[i]) continue;
       if (series.phases[i] == nullptr) {
-        series.phases[i] = &owner_.phase_duration_.Add(
-            {{"probe", name_}, {"step", step.name}, {"phase", std::string(kPhaseNames[i])}},
-            phase_buckets_);
+        series.phases[i] =
+            &owner_.phase_duration_.Add({name_, step_name, kPhaseNames[i]}, *phase_bounds_);
       }
       series.phases[i]->Observe(Seconds(**phases[i]));
     }
   }
   if (result.stream) RecordStream(*result.stream);
   if (result.cert_not_after) {
-    if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({{"probe", name_}});
+    if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({name_});
     cert_expiry_->Set(static_cast<double>(*result.cert_not_after));
   }
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/series.hpp"
 #include "probes/result.hpp"
 
 namespace sloprobe::daemon {
@@ -57,36 +58,39 @@ class ProbeMetrics {
 
  private:
   friend class Metrics;
-  using ReasonCounters = std::array<prometheus::Counter*, probes::kReasonCount>;
+  using ReasonCounters = std::array<series::Counter*, probes::kReasonCount>;
   struct StepSeries {
-    std::array<prometheus::Histogram*, kPhaseNames.size()> phases{};
-    prometheus::Histogram* duration = nullptr;  // scenario steps only
+    std::array<series::Histogram*, kPhaseNames.size()> phases{};
+    series::Histogram* duration = nullptr;  // scenario steps only
     ReasonCounters failures{};
-    ReasonCounters cleanup_failures{};             // `always` steps only
-    std::array<prometheus::Counter*, 3> logins{};  // the cached step: reused, new, retry
+    ReasonCounters cleanup_failures{};         // `always` steps only
+    std::array<series::Counter*, 3> logins{};  // the cached step: reused, new, retry
   };
   ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
-  StepSeries& Step(const std::string& name);
+  // The step's entry: its name (a stable string for label views) and series.
+  std::pair<const std::string, StepSeries>& Step(const std::string& name);
+  // Bounds to share when they equal the defaults, else owned by this probe.
+  const series::Bounds& BoundsOf(std::vector<double> values, const std::vector<double>& defaults);
   // Samples above an LLM objective's threshold (a bucket boundary, so the
   // count equals _count - _bucket{le=threshold}); null without the objective.
   struct SlowSamples {
-    prometheus::Counter* counter = nullptr;
+    series::Counter* counter = nullptr;
     double threshold = 0;
     void Observe(double seconds) const {
       if (counter != nullptr && seconds > threshold) counter->Increment();
     }
   };
   struct LlmSeries {
-    prometheus::Histogram* ttfb;
-    prometheus::Histogram* ttft;
-    prometheus::Histogram* gaps;
-    prometheus::Histogram* tpot;
-    prometheus::Histogram* e2e;
-    prometheus::Histogram* stream;
-    prometheus::Histogram* tokens_per_chunk;
-    prometheus::Counter* output_tokens;
-    prometheus::Counter* input_tokens;
-    prometheus::Gauge* usage_reported;
+    series::Histogram* ttfb;
+    series::Histogram* ttft;
+    series::Histogram* gaps;
+    series::Histogram* tpot;
+    series::Histogram* e2e;
+    series::Histogram* stream;
+    series::Histogram* tokens_per_chunk;
+    series::Counter* output_tokens;
+    series::Counter* input_tokens;
+    series::Gauge* usage_reported;
     SlowSamples ttft_slow;
     SlowSamples gaps_slow;
     SlowSamples e2e_slow;
@@ -94,27 +98,30 @@ class ProbeMetrics {
   void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached,
                bool stream = false);
   void AddLlm(const config::ProbeConfig& config);
-  void AddObjective(prometheus::Family<prometheus::Gauge>& family, double value);
+  void AddObjective(series::Family<series::Gauge>& family, double value);
   void RecordStream(const probes::StreamTimings& s);
-  prometheus::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
+  series::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
 
   Metrics& owner_;
   std::string name_;
   std::string first_step_;
-  std::vector<double> duration_buckets_;
-  std::vector<double> phase_buckets_;
+  std::string api_;  // llm_stream probes: label values the series view
+  std::string model_;
+  std::vector<std::unique_ptr<series::Bounds>> owned_bounds_;
+  const series::Bounds* duration_bounds_ = nullptr;
+  const series::Bounds* phase_bounds_ = nullptr;
   double threshold_seconds_ = 0;  // meaningful only with a latency objective
-  prometheus::Histogram* duration_;
-  prometheus::Counter* runs_;
-  prometheus::Counter* slow_ = nullptr;  // only with a latency objective
-  prometheus::Counter* skipped_;
-  prometheus::Counter* postponed_;
-  prometheus::Gauge* success_;
-  prometheus::Gauge* last_run_;
-  prometheus::Gauge* interval_;
-  prometheus::Gauge* consecutive_failures_;
-  std::vector<std::pair<prometheus::Family<prometheus::Gauge>*, prometheus::Gauge*>> objectives_;
-  prometheus::Gauge* cert_expiry_ = nullptr;
+  series::Histogram* duration_;
+  series::Counter* runs_;
+  series::Counter* slow_ = nullptr;  // only with a latency objective
+  series::Counter* skipped_;
+  series::Counter* postponed_;
+  series::Gauge* success_;
+  series::Gauge* last_run_;
+  series::Gauge* interval_;
+  series::Gauge* consecutive_failures_;
+  std::vector<std::pair<series::Family<series::Gauge>*, series::Gauge*>> objectives_;
+  series::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
   std::optional<LlmSeries> llm_;  // llm_stream probes
 };
@@ -127,50 +134,68 @@ class Metrics {
   std::unique_ptr<ProbeMetrics> ForProbe(const config::ProbeConfig& config);
 
   void ObserveSchedulerLag(double seconds) { scheduler_lag_->Observe(seconds); }
+  // The per-probe series in the text format, `external` labels on each.
+  void WriteText(std::string& out,
+                 const std::vector<prometheus::ClientMetric::Label>& external) const {
+    store_->Write(out, external);
+  }
+  // For reading the per-probe series a piece at a time (series::TextCursor).
+  std::shared_ptr<const series::Store> Store() const { return store_; }
+  // Everything this owns as families: the registry's (sloprobe's own
+  // series) and the per-probe ones.
+  std::vector<prometheus::MetricFamily> Collect(
+      const std::vector<prometheus::ClientMetric::Label>& external = {}) const;
   void SetConfigReload(bool ok, double now_unix);
 
   prometheus::Registry& Registry() { return *registry_; }
 
  private:
   friend class ProbeMetrics;
+  const series::Bounds& DefaultBounds(const std::vector<double>& defaults);
+
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Histogram>& probe_duration_;
-  prometheus::Family<prometheus::Histogram>& step_duration_;
-  prometheus::Family<prometheus::Histogram>& phase_duration_;
-  prometheus::Family<prometheus::Counter>& runs_;
-  prometheus::Family<prometheus::Counter>& failures_;
-  prometheus::Family<prometheus::Counter>& cleanup_failures_;
-  prometheus::Family<prometheus::Counter>& logins_;
-  prometheus::Family<prometheus::Counter>& slow_;
-  prometheus::Family<prometheus::Counter>& skipped_;
-  prometheus::Family<prometheus::Counter>& postponed_;
-  prometheus::Family<prometheus::Gauge>& success_;
-  prometheus::Family<prometheus::Gauge>& last_run_;
-  prometheus::Family<prometheus::Gauge>& interval_;
-  prometheus::Family<prometheus::Gauge>& consecutive_failures_;
-  prometheus::Family<prometheus::Gauge>& objective_latency_;
-  prometheus::Family<prometheus::Gauge>& objective_quantile_;
-  prometheus::Family<prometheus::Gauge>& objective_error_ratio_;
-  prometheus::Family<prometheus::Gauge>& cert_expiry_;
-  prometheus::Family<prometheus::Histogram>& llm_ttfb_;
-  prometheus::Family<prometheus::Histogram>& llm_ttft_;
-  prometheus::Family<prometheus::Histogram>& llm_gaps_;
-  prometheus::Family<prometheus::Histogram>& llm_tpot_;
-  prometheus::Family<prometheus::Histogram>& llm_e2e_;
-  prometheus::Family<prometheus::Histogram>& llm_stream_;
-  prometheus::Family<prometheus::Histogram>& llm_tokens_per_chunk_;
-  prometheus::Family<prometheus::Counter>& llm_output_tokens_;
-  prometheus::Family<prometheus::Counter>& llm_input_tokens_;
-  prometheus::Family<prometheus::Gauge>& llm_usage_reported_;
-  prometheus::Family<prometheus::Counter>& llm_ttft_slow_;
-  prometheus::Family<prometheus::Counter>& llm_inter_chunk_slow_;
-  prometheus::Family<prometheus::Counter>& llm_e2e_slow_;
-  prometheus::Family<prometheus::Gauge>& objective_ttft_;
-  prometheus::Family<prometheus::Gauge>& objective_ttft_quantile_;
-  prometheus::Family<prometheus::Gauge>& objective_inter_chunk_;
-  prometheus::Family<prometheus::Gauge>& objective_inter_chunk_quantile_;
-  prometheus::Family<prometheus::Gauge>& objective_e2e_;
-  prometheus::Family<prometheus::Gauge>& objective_e2e_quantile_;
+  // Keyed by the address of a Default*Buckets() vector.
+  std::map<const std::vector<double>*, std::unique_ptr<series::Bounds>> default_bounds_;
+  // Before the families it makes. Shared: a scrape still being sent keeps
+  // it (see series::TextCursor).
+  std::shared_ptr<series::Store> store_ = std::make_shared<series::Store>();
+  series::Family<series::Histogram>& probe_duration_;
+  series::Family<series::Histogram>& step_duration_;
+  series::Family<series::Histogram>& phase_duration_;
+  series::Family<series::Counter>& runs_;
+  series::Family<series::Counter>& failures_;
+  series::Family<series::Counter>& cleanup_failures_;
+  series::Family<series::Counter>& logins_;
+  series::Family<series::Counter>& slow_;
+  series::Family<series::Counter>& skipped_;
+  series::Family<series::Counter>& postponed_;
+  series::Family<series::Gauge>& success_;
+  series::Family<series::Gauge>& last_run_;
+  series::Family<series::Gauge>& interval_;
+  series::Family<series::Gauge>& consecutive_failures_;
+  series::Family<series::Gauge>& objective_latency_;
+  series::Family<series::Gauge>& objective_quantile_;
+  series::Family<series::Gauge>& objective_error_ratio_;
+  series::Family<series::Gauge>& cert_expiry_;
+  series::Family<series::Histogram>& llm_ttfb_;
+  series::Family<series::Histogram>& llm_ttft_;
+  series::Family<series::Histogram>& llm_gaps_;
+  series::Family<series::Histogram>& llm_tpot_;
+  series::Family<series::Histogram>& llm_e2e_;
+  series::Family<series::Histogram>& llm_stream_;
+  series::Family<series::Histogram>& llm_tokens_per_chunk_;
+  series::Family<series::Counter>& llm_output_tokens_;
+  series::Family<series::Counter>& llm_input_tokens_;
+  series::Family<series::Gauge>& llm_usage_reported_;
+  series::Family<series::Counter>& llm_ttft_slow_;
+  series::Family<series::Counter>& llm_inter_chunk_slow_;
+  series::Family<series::Counter>& llm_e2e_slow_;
+  series::Family<series::Gauge>& objective_ttft_;
+  series::Family<series::Gauge>& objective_ttft_quantile_;
+  series::Family<series::Gauge>& objective_inter_chunk_;
+  series::Family<series::Gauge>& objective_inter_chunk_quantile_;
+  series::Family<series::Gauge>& objective_e2e_;
+  series::Family<series::Gauge>& objective_e2e_quantile_;
   prometheus::Histogram* scheduler_lag_;
   prometheus::Gauge* reload_ok_;
   prometheus::Gauge* reload_time_;

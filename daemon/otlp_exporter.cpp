@@ -1,5 +1,6 @@
 #include "daemon/otlp_exporter.hpp"
 
+#include <malloc.h>
 #include <zlib.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -165,6 +166,11 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
                      .Name("sloprobe_otlp_export_duration_seconds")
                      .Help("Time of one OTLP export request, retries counted apart.")
                      .Register(registry)),
+        snapshot_duration(prometheus::BuildHistogram()
+                              .Name("sloprobe_otlp_snapshot_duration_seconds")
+                              .Help("Time to take one OTLP snapshot: collect, encode and "
+                                    "compress.")
+                              .Register(registry)),
         rng(std::random_device{}()) {
     // The configured attributes win over sloprobe's own.
     for (const auto& [k, val] : config.resource) {
@@ -190,22 +196,30 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
     for (const char* result : {"success", "retry", "rejected", "failed", "dropped"}) {
       results.emplace(result, &exports.Add({{"result", result}}));
     }
-    duration_series =
-        &duration.Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                  0.25, 0.5, 1, 2.5, 5, 10});
+    const prometheus::Histogram::BucketBoundaries bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                         0.5,   1,    2.5,   5,    10};
+    duration_series = &duration.Add({}, bounds);
+    snapshot_series = &snapshot_duration.Add({}, bounds);
   }
 
   ~State() {
     for (auto& [name, counter] : results) exports.Remove(counter);
     if (duration_series != nullptr) duration.Remove(duration_series);
+    if (snapshot_series != nullptr) snapshot_duration.Remove(snapshot_series);
   }
 
   std::string Snapshot() {
+    const auto started = Clock::now();
     const auto r = otlp::ToRequest(collect(), starts, UnixNanos(), resource, version);
     std::string body = config.encoding == config::OtlpConfig::Encoding::kJson
                            ? otlp::EncodeJson(r)
                            : otlp::EncodeProtobuf(r);
-    return config.gzip ? Gzip(body) : body;
+    if (config.gzip) body = Gzip(body);
+    ::malloc_trim(0);  // as after a scrape: the snapshot's blocks are free again
+    if (snapshot_series != nullptr) {
+      snapshot_series->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+    }
+    return body;
   }
 
   void Enqueue() {
@@ -304,7 +318,9 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
   prometheus::Family<prometheus::Counter>& exports;
   prometheus::Family<prometheus::Histogram>& duration;
   std::map<std::string, prometheus::Counter*> results;
+  prometheus::Family<prometheus::Histogram>& snapshot_duration;
   prometheus::Histogram* duration_series = nullptr;
+  prometheus::Histogram* snapshot_series = nullptr;
   std::mt19937_64 rng;
   std::deque<std::string> queue;
   bool sending = false;

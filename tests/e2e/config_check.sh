@@ -9,6 +9,9 @@ for f in "$src"/config/examples/*.yml; do
   out=$("$sloprobe" --config.check --config.file "$f") || fail "$f does not check: $out"
   echo "$out" | grep -q ': OK, ' || fail "unexpected output for $f: $out"
 done
+# A shard says how much of the list it runs.
+out=$("$sloprobe" --config.check --config.file "$src/config/examples/fleet.yml")
+echo "$out" | grep -qE ': OK, [0-9]+ of 8 probes \(shard 1 of 4\)$' || fail "no shard in: $out"
 
 cat >"$E2E_DIR/bad.yml" <<'YAML'
 probes:

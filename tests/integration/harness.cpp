@@ -118,9 +118,9 @@ daemon::ReloadOutcome DaemonRunner::Reload(const std::string& yaml, const std::s
 }
 
 std::vector<prometheus::MetricFamily> DaemonRunner::Collect() const {
-  // prometheus-cpp metrics are thread-safe; families may be read while the
-  // daemon's thread records.
-  return daemon_->Registry()->Collect();
+  // Safe from any thread: families may be read while the daemon's thread
+  // records.
+  return daemon_->Collect();
 }
 
 bool DaemonRunner::WaitFor(
@@ -135,11 +135,11 @@ bool DaemonRunner::WaitFor(
 }
 
 SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
-                           const std::string& body) {
+                           const std::string& body, unsigned version) {
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   socket.connect({asio::ip::make_address("127.0.0.1"), port});
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target, version};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
   if (!body.empty()) {
@@ -150,10 +150,11 @@ SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const 
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.skip(req.method() == http::verb::head);
+  parser.body_limit(boost::none);
   http::read(socket, buffer, parser);
   const auto& res = parser.get();
   return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
-          res.body()};
+          res.body(), parser.chunked()};
 }
 
 TempDir::TempDir() {

@@ -81,9 +81,11 @@ struct SimpleResponse {
   int status = 0;
   std::string content_type;
   std::string body;
+  bool chunked = false;  // sent with Transfer-Encoding: chunked
 };
+// `version` 10 asks as HTTP/1.0. The body may be of any size.
 SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
-                           const std::string& body = "");
+                           const std::string& body = "", unsigned version = 11);
 
 // A throwaway directory removed on destruction.
 class TempDir {

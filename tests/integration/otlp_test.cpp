@@ -76,6 +76,9 @@ TEST(Otlp, ExportsProtobufWithTheConfiguredHeadersAndResource) {
   // Its own export metrics are not secret-bearing and count every attempt.
   const auto f = d.Collect();
   EXPECT_GE(ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_count", {}), 2);
+  // Every request carried a snapshot taken (and timed) before it.
+  EXPECT_GE(ValueOrZero(f, "sloprobe_otlp_snapshot_duration_seconds_count", {}),
+            ValueOrZero(f, "sloprobe_otlp_export_duration_seconds_count", {}));
   EXPECT_EQ(Exports(f, "rejected"), 0);
   for (const auto& family : f) {
     for (const auto& m : family.metric) {

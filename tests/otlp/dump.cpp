@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   }
   metrics.SetConfigReload(true, 1'790'000'000);
 
-  const auto families = registry->Collect();
+  const auto families = metrics.Collect();
   daemon::otlp::StartTimes starts(1'789'000'000'000'000'000ull);
   const auto request = daemon::otlp::ToRequest(
       families, starts, 1'790'000'100'000'000'000ull,

@@ -118,7 +118,7 @@ probes:
   probes[0]->Record(handshake, 1000);
 
   std::set<std::string> exported;
-  for (const auto& family : registry->Collect()) {
+  for (const auto& family : metrics.Collect()) {
     exported.insert(family.name);
     if (family.type == prometheus::MetricType::Histogram) {
       for (const char* suffix : {"_bucket", "_count", "_sum"})

@@ -39,7 +39,7 @@ TEST(Metrics, ThresholdBecomesABucketBoundary) {
       metrics.ForProbe(Probe("    objectives: {latency: {quantile: 0.95, threshold: 37ms}}\n"));
   pm->Record(Result(37ms), 1000);  // exactly at the threshold: in the bucket, not slow
   pm->Record(Result(38ms), 1000);
-  const auto families = registry->Collect();
+  const auto families = metrics.Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_bucket",
                         {{"probe", "p"}, {"le", "0.037"}}),
             1);
@@ -52,7 +52,7 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
   auto pm = metrics.ForProbe(Probe("    objectives: {error_ratio: 0.01}\n"));
-  auto families = registry->Collect();
+  auto families = metrics.Collect();
   for (const char* reason : {"dns", "connect", "tls", "timeout", "http_status", "rate_limited",
                              "expectation", "body_too_large", "protocol", "truncated", "auth"}) {
     EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
@@ -66,7 +66,7 @@ TEST(Metrics, FailureCountersStartAtZeroForTheReasonsThatApply) {
   EXPECT_FALSE(test::HasSeries(families, "sloprobe_probe_slow_total", {{"probe", "p"}}));
   pm->Record(Result(5ms, probes::Reason::kTimeout), 1234);
   pm->Record(Result(5ms), 1235);
-  families = registry->Collect();
+  families = metrics.Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
                         {{"probe", "p"}, {"reason", "timeout"}, {"step", "request"}}),
             1);
@@ -89,9 +89,9 @@ TEST(Metrics, IntervalAndFailuresInARowAreExported) {
   auto pm = metrics.ForProbe(Probe("    interval: 45s\n"));
   const test::LabelSet labels{{"probe", "p"}};
   auto in_a_row = [&] {
-    return MetricValue(registry->Collect(), "sloprobe_probe_consecutive_failures", labels);
+    return MetricValue(metrics.Collect(), "sloprobe_probe_consecutive_failures", labels);
   };
-  EXPECT_EQ(MetricValue(registry->Collect(), "sloprobe_probe_interval_seconds", labels), 45);
+  EXPECT_EQ(MetricValue(metrics.Collect(), "sloprobe_probe_interval_seconds", labels), 45);
   EXPECT_EQ(in_a_row(), 0);
   pm->Record(Result(5ms, probes::Reason::kTimeout), 1);
   pm->Record(Result(5ms, probes::Reason::kConnect), 2);
@@ -131,7 +131,7 @@ TEST(Metrics, LlmObjectivesCountSlowSamples) {
   run(300ms, {40ms, 41ms, 10ms}, 2s);         // exactly at: not slow, except one gap
   run(301ms, {100ms}, 2001ms);                // all slow
   run(50ms, {1ms, 39ms, 45ms, 90ms}, 500ms);  // two slow gaps
-  const auto families = registry->Collect();
+  const auto families = metrics.Collect();
   const test::LabelSet labels{{"probe", "chat"}, {"api", "openai"}, {"model", "m"}};
   struct Case {
     const char* slow;
@@ -157,7 +157,7 @@ TEST(Metrics, LlmSlowCountersExistOnlyWithTheirObjective) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
   auto pm = metrics.ForProbe(LlmProbe("    objectives: {ttft: {threshold: 300ms}}\n"));
-  const auto families = registry->Collect();
+  const auto families = metrics.Collect();
   const test::LabelSet labels{{"probe", "chat"}, {"api", "openai"}, {"model", "m"}};
   EXPECT_EQ(MetricValue(families, "sloprobe_llm_ttft_slow_total", labels), 0);
   EXPECT_FALSE(test::HasSeries(families, "sloprobe_llm_inter_chunk_slow_total", labels));
@@ -171,17 +171,16 @@ TEST(Metrics, RemovingAProbeRemovesItsSeries) {
     auto pm =
         metrics.ForProbe(Probe("    objectives: {latency: {threshold: 1s}, error_ratio: 0.1}\n"));
     pm->Record(Result(5ms, probes::Reason::kTls), 1);
-    EXPECT_TRUE(
-        test::HasSeries(registry->Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
+    EXPECT_TRUE(test::HasSeries(metrics.Collect(), "sloprobe_probe_runs_total", {{"probe", "p"}}));
   }
   {
     auto pm = metrics.ForProbe(
         LlmProbe("    objectives: {ttft: {threshold: 1s}, inter_chunk: {threshold: 1s},\n"
                  "                 e2e: {threshold: 1s}}\n"));
-    EXPECT_TRUE(test::HasSeries(registry->Collect(), "sloprobe_llm_e2e_slow_total",
+    EXPECT_TRUE(test::HasSeries(metrics.Collect(), "sloprobe_llm_e2e_slow_total",
                                 {{"probe", "chat"}, {"api", "openai"}, {"model", "m"}}));
   }
-  for (const auto& family : registry->Collect()) {
+  for (const auto& family : metrics.Collect()) {
     for (const auto& m : family.metric) {
       for (const auto& l : m.label) {
         EXPECT_NE(l.value, "p") << family.name;
@@ -197,7 +196,7 @@ TEST(Metrics, CustomBucketsAreUsed) {
   auto pm = metrics.ForProbe(Probe(
       "    objectives: {latency: {threshold: 150ms}}\n    buckets: {duration: [0.1, 0.2]}\n"));
   pm->Record(Result(120ms), 1);
-  const auto families = registry->Collect();
+  const auto families = metrics.Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_bucket",
                         {{"probe", "p"}, {"le", "0.15"}}),
             1);
@@ -233,7 +232,7 @@ TEST(Metrics, ScenarioSeriesAreLabelledByStep) {
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
   auto pm = metrics.ForProbe(Scenario());
-  auto families = registry->Collect();
+  auto families = metrics.Collect();
   // Failure counters per step from the start; tls only where https may be used.
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
                         {{"probe", "s"}, {"step", "list"}, {"reason", "tls"}}),
@@ -272,7 +271,7 @@ TEST(Metrics, ScenarioSeriesAreLabelledByStep) {
   r2.steps[4].cleanup = true;
   pm->Record(r1, 1);
   pm->Record(r2, 2);
-  families = registry->Collect();
+  families = metrics.Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_failures_total",
                         {{"probe", "s"}, {"step", "list"}, {"reason", "http_status"}}),
             1);
@@ -298,18 +297,18 @@ TEST(Metrics, ScenarioSeriesAreLabelledByStep) {
             3);
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_duration_seconds_count", {{"probe", "s"}}), 2);
   pm->RecordPostponed();
-  families = registry->Collect();
+  families = metrics.Collect();
   EXPECT_EQ(MetricValue(families, "sloprobe_probe_postponed_total", {{"probe", "s"}}), 1);
   // Http probes export no step histogram: their one step is the whole run.
   auto http = metrics.ForProbe(Probe(""));
   http->Record(Result(5ms), 3);
-  families = registry->Collect();
+  families = metrics.Collect();
   EXPECT_FALSE(test::HasSeries(families, "sloprobe_step_duration_seconds_count",
                                {{"probe", "p"}, {"step", "request"}}));
   // Removing the probe removes every series it had.
   pm.reset();
   http.reset();
-  for (const auto& f : registry->Collect()) {
+  for (const auto& f : metrics.Collect()) {
     for (const auto& m : f.metric) {
       for (const auto& label : m.label) EXPECT_NE(label.name, "probe") << f.name;
     }
