@@ -148,18 +148,18 @@ class Loader : YamlReader {
     if (!root || root.IsNull()) {
       ErrorAtFile("the file is empty; it needs a 'probes' list");
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
-      if (root["global"]) {
-        ParseGlobal(root["global"], config.global);
-        Canonical(root["global"], global_text_);
+      if (Get(root, "global")) {
+        ParseGlobal(Get(root, "global"), config.global);
+        Canonical(Get(root, "global"), global_text_);
       }
-      if (root["secrets"]) ParseSecrets(root["secrets"], config.redactor);
-      if (root["otlp"]) ParseOtlp(root["otlp"], config);
-      if (root["external_labels"]) ParseExternalLabels(root["external_labels"], config);
-      if (root["sharding"]) ParseSharding(root["sharding"], config.sharding);
-      if (!root["probes"]) {
+      if (Get(root, "secrets")) ParseSecrets(Get(root, "secrets"), config.redactor);
+      if (Get(root, "otlp")) ParseOtlp(Get(root, "otlp"), config);
+      if (Get(root, "external_labels")) ParseExternalLabels(Get(root, "external_labels"), config);
+      if (Get(root, "sharding")) ParseSharding(Get(root, "sharding"), config.sharding);
+      if (!Get(root, "probes")) {
         Error(root, "missing 'probes': there is nothing to run");
       } else {
-        ParseProbes(root["probes"], config);
+        ParseProbes(Get(root, "probes"), config);
       }
       // Every probe is checked, whichever shard runs it: one file serves all.
       config.probes_in_file = config.probes.size();
@@ -208,24 +208,24 @@ class Loader : YamlReader {
 
   void ParseGlobal(const YAML::Node& n, GlobalConfig& g) {
     if (!CheckMap(n, "'global'", kGlobalKeys, "in 'global'")) return;
-    if (n["interval"]) {
-      if (auto d = PositiveDuration(n["interval"], "'global.interval'")) g.interval = *d;
+    if (Get(n, "interval")) {
+      if (auto d = PositiveDuration(Get(n, "interval"), "'global.interval'")) g.interval = *d;
     }
-    if (n["timeout"]) {
-      if (auto d = PositiveDuration(n["timeout"], "'global.timeout'")) g.timeout = *d;
+    if (Get(n, "timeout")) {
+      if (auto d = PositiveDuration(Get(n, "timeout"), "'global.timeout'")) g.timeout = *d;
     }
-    if (n["jitter"]) {
-      if (auto d = PositiveDuration(n["jitter"], "'global.jitter'", true)) g.jitter = *d;
+    if (Get(n, "jitter")) {
+      if (auto d = PositiveDuration(Get(n, "jitter"), "'global.jitter'", true)) g.jitter = *d;
     }
-    if (n["max_retry_after"]) {
-      if (auto d = PositiveDuration(n["max_retry_after"], "'global.max_retry_after'", true)) {
+    if (Get(n, "max_retry_after")) {
+      if (auto d = PositiveDuration(Get(n, "max_retry_after"), "'global.max_retry_after'", true)) {
         g.max_retry_after = *d;
       }
     }
-    if (n["max_in_flight"]) {
-      if (auto v = Number<int>(n["max_in_flight"], "'global.max_in_flight'")) {
+    if (Get(n, "max_in_flight")) {
+      if (auto v = Number<int>(Get(n, "max_in_flight"), "'global.max_in_flight'")) {
         if (*v < 1) {
-          Error(n["max_in_flight"], "'global.max_in_flight' must be at least 1");
+          Error(Get(n, "max_in_flight"), "'global.max_in_flight' must be at least 1");
         } else {
           g.max_in_flight = *v;
         }
@@ -528,21 +528,21 @@ class Loader : YamlReader {
 
   void ParseTls(const YAML::Node& n, TlsConfig& tls, const std::string& ctx) {
     if (!CheckMap(n, "'tls'", kTlsKeys, ctx)) return;
-    if (n["ca_file"]) {
-      if (auto s = String(n["ca_file"], "'tls.ca_file'")) {
+    if (Get(n, "ca_file")) {
+      if (auto s = String(Get(n, "ca_file"), "'tls.ca_file'")) {
         if (std::ifstream f(*s); !f) {
-          Error(n["ca_file"], "cannot read 'tls.ca_file' " + Quote(*s) + ": " +
-                                  std::generic_category().message(errno));
+          Error(Get(n, "ca_file"), "cannot read 'tls.ca_file' " + Quote(*s) + ": " +
+                                       std::generic_category().message(errno));
         } else {
           tls.ca_file = *s;
         }
       }
     }
-    if (n["server_name"]) {
-      if (auto s = String(n["server_name"], "'tls.server_name'")) tls.server_name = *s;
+    if (Get(n, "server_name")) {
+      if (auto s = String(Get(n, "server_name"), "'tls.server_name'")) tls.server_name = *s;
     }
-    if (n["insecure_skip_verify"]) {
-      if (auto b = Bool(n["insecure_skip_verify"], "'tls.insecure_skip_verify'")) {
+    if (Get(n, "insecure_skip_verify")) {
+      if (auto b = Bool(Get(n, "insecure_skip_verify"), "'tls.insecure_skip_verify'")) {
         tls.insecure_skip_verify = *b;
       }
     }
@@ -579,10 +579,10 @@ class Loader : YamlReader {
   void ParseRequest(const YAML::Node& n, HttpRequest& req, RequestTemplates& t,
                     const std::string& ctx, const Scope* scope) {
     if (!CheckMap(n, "'request'", kRequestKeys, ctx)) return;
-    if (n["method"]) {
-      if (auto s = String(n["method"], "'method'")) {
+    if (Get(n, "method")) {
+      if (auto s = String(Get(n, "method"), "'method'")) {
         if (!ValidToken(*s)) {
-          Error(n["method"], "invalid HTTP method " + Quote(*s));
+          Error(Get(n, "method"), "invalid HTTP method " + Quote(*s));
         } else {
           req.method = *s;
           std::transform(req.method.begin(), req.method.end(), req.method.begin(),
@@ -590,10 +590,10 @@ class Loader : YamlReader {
         }
       }
     }
-    if (!n["url"]) {
+    if (!Get(n, "url")) {
       Error(n, "missing 'url' " + ctx);
-    } else if (auto raw = String(n["url"], "'url'")) {
-      if (auto url = ParseTemplate(n["url"], *raw, "'url'", scope, Template::Escape::kUrl)) {
+    } else if (auto raw = String(Get(n, "url"), "'url'")) {
+      if (auto url = ParseTemplate(Get(n, "url"), *raw, "'url'", scope, Template::Escape::kUrl)) {
         // A variable at the very start is a whole base URL: inserted as it
         // is and checked when the step runs. Otherwise the URL's shape is
         // checked now, with placeholders for the variables.
@@ -607,14 +607,15 @@ class Loader : YamlReader {
           if (auto parsed = ParseTargetUrl(shape, error)) {
             req.url = *parsed;
           } else {
-            Error(n["url"], "URL " + Quote(*raw) + " " + error);
+            Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
           }
         }
         t.url = std::move(*url);
       }
     }
-    if (n["headers"]) ParseHeaders(n["headers"], t.headers, ctx, scope);
-    const int bodies = (n["body"] ? 1 : 0) + (n["json"] ? 1 : 0) + (n["form"] ? 1 : 0);
+    if (Get(n, "headers")) ParseHeaders(Get(n, "headers"), t.headers, ctx, scope);
+    const int bodies =
+        (Get(n, "body") ? 1 : 0) + (Get(n, "json") ? 1 : 0) + (Get(n, "form") ? 1 : 0);
     if (bodies > 1) Error(n, "'body', 'json' and 'form' exclude each other " + ctx);
     auto default_type = [&](std::string_view type) {
       const bool has_type = std::any_of(t.headers.begin(), t.headers.end(), [](auto& h) {
@@ -626,34 +627,35 @@ class Loader : YamlReader {
         t.headers.push_back({"Content-Type", std::move(value)});
       }
     };
-    if (n["body"]) {
-      if (auto raw = String(n["body"], "'body'")) {
-        if (auto v = ParseTemplate(n["body"], *raw, "'body'", scope, Template::Escape::kNone)) {
+    if (Get(n, "body")) {
+      if (auto raw = String(Get(n, "body"), "'body'")) {
+        if (auto v =
+                ParseTemplate(Get(n, "body"), *raw, "'body'", scope, Template::Escape::kNone)) {
           t.body = std::move(*v);
         }
       }
-    } else if (n["json"]) {
-      if (JsonTemplate(n["json"], "'json'", scope, t.body)) default_type("application/json");
-    } else if (n["form"]) {
-      if (FormTemplate(n["form"], scope, t.body)) {
+    } else if (Get(n, "json")) {
+      if (JsonTemplate(Get(n, "json"), "'json'", scope, t.body)) default_type("application/json");
+    } else if (Get(n, "form")) {
+      if (FormTemplate(Get(n, "form"), scope, t.body)) {
         default_type("application/x-www-form-urlencoded");
       }
     }
-    if (n["basic_auth"]) {
-      const auto& b = n["basic_auth"];
+    if (Get(n, "basic_auth")) {
+      const auto& b = Get(n, "basic_auth");
       if (CheckMap(b, "'basic_auth'", kBasicAuthKeys, ctx)) {
-        if (!b["username"] || !b["password"]) {
+        if (!Get(b, "username") || !Get(b, "password")) {
           Error(b, "'basic_auth' needs 'username' and 'password' " + ctx);
         } else {
-          auto user = String(b["username"], "'basic_auth.username'");
-          auto pass = String(b["password"], "'basic_auth.password'");
+          auto user = String(Get(b, "username"), "'basic_auth.username'");
+          auto pass = String(Get(b, "password"), "'basic_auth.password'");
           if (user && pass) {
-            auto u = Interpolate(b["username"], *user, "'basic_auth.username'");
-            auto p = Interpolate(b["password"], *pass, "'basic_auth.password'");
-            NoteInline(b["password"], *pass, "basic_auth password");
+            auto u = Interpolate(Get(b, "username"), *user, "'basic_auth.username'");
+            auto p = Interpolate(Get(b, "password"), *pass, "'basic_auth.password'");
+            NoteInline(Get(b, "password"), *pass, "basic_auth password");
             if (u && p) {
               if (u->find(':') != std::string::npos) {
-                Error(b["username"], "'basic_auth.username' must not contain ':'");
+                Error(Get(b, "username"), "'basic_auth.username' must not contain ':'");
               } else {
                 Template value;
                 const std::string credentials = Base64(*u + ":" + *p);
@@ -666,34 +668,34 @@ class Loader : YamlReader {
         }
       }
     }
-    if (n["keep_alive"]) {
-      if (auto b = Bool(n["keep_alive"], "'keep_alive'")) req.keep_alive = *b;
+    if (Get(n, "keep_alive")) {
+      if (auto b = Bool(Get(n, "keep_alive"), "'keep_alive'")) req.keep_alive = *b;
     }
-    if (n["follow_redirects"]) {
-      if (auto v = Number<int>(n["follow_redirects"], "'follow_redirects'")) {
+    if (Get(n, "follow_redirects")) {
+      if (auto v = Number<int>(Get(n, "follow_redirects"), "'follow_redirects'")) {
         if (*v < 0 || *v > 20) {
-          Error(n["follow_redirects"], "'follow_redirects' must be between 0 and 20");
+          Error(Get(n, "follow_redirects"), "'follow_redirects' must be between 0 and 20");
         } else {
           req.follow_redirects = *v;
         }
       }
     }
-    if (n["body_limit"]) {
-      if (auto v = Size(n["body_limit"], "'body_limit'")) req.body_limit = *v;
+    if (Get(n, "body_limit")) {
+      if (auto v = Size(Get(n, "body_limit"), "'body_limit'")) req.body_limit = *v;
     }
-    if (n["header_limit"]) {
-      if (auto v = Size(n["header_limit"], "'header_limit'")) {
+    if (Get(n, "header_limit")) {
+      if (auto v = Size(Get(n, "header_limit"), "'header_limit'")) {
         if (*v > (1u << 20)) {
-          Error(n["header_limit"], "'header_limit' must be at most 1MiB");
+          Error(Get(n, "header_limit"), "'header_limit' must be at most 1MiB");
         } else {
           req.header_limit = *v;
         }
       }
     }
-    if (n["tls"]) {
-      ParseTls(n["tls"], req.tls, ctx);
+    if (Get(n, "tls")) {
+      ParseTls(Get(n, "tls"), req.tls, ctx);
       if (req.url.scheme_id() == boost::urls::scheme::http) {
-        Error(n["tls"], "'tls' is set but the URL is http:// " + ctx);
+        Error(Get(n, "tls"), "'tls' is set but the URL is http:// " + ctx);
       }
     }
   }
@@ -732,7 +734,7 @@ class Loader : YamlReader {
   void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& owner) {
     const std::string ctx = "in 'expect' of " + owner;
     if (!CheckMap(n, "'expect'", kExpectKeys, ctx)) return;
-    if (const auto& s = n["status"]) {
+    if (const auto& s = Get(n, "status")) {
       if (s.IsSequence()) {
         if (s.size() == 0) Error(s, "'status' must list at least one code " + ctx);
         for (const auto& item : s) {
@@ -742,30 +744,30 @@ class Loader : YamlReader {
         ex.status.push_back(*r);
       }
     }
-    if (n["body_contains"]) {
-      if (auto v = String(n["body_contains"], "'body_contains'")) ex.body_contains = *v;
+    if (Get(n, "body_contains")) {
+      if (auto v = String(Get(n, "body_contains"), "'body_contains'")) ex.body_contains = *v;
     }
-    if (n["body_regex"]) {
-      if (auto v = String(n["body_regex"], "'body_regex'")) {
-        ex.body_regex = Regex(n["body_regex"], *v, "'body_regex'");
+    if (Get(n, "body_regex")) {
+      if (auto v = String(Get(n, "body_regex"), "'body_regex'")) {
+        ex.body_regex = Regex(Get(n, "body_regex"), *v, "'body_regex'");
         ex.body_regex_source = *v;
       }
     }
-    if (const auto& j = n["json"]) {
+    if (const auto& j = Get(n, "json")) {
       if (!j.IsSequence()) {
         Error(j, "'json' must be a list of {pointer, equals} " + ctx);
       } else {
         for (const auto& item : j) {
           if (!CheckMap(item, "a 'json' expectation", kJsonExpectKeys, ctx)) continue;
-          if (!item["pointer"]) {
+          if (!Get(item, "pointer")) {
             Error(item, "a 'json' expectation needs 'pointer' " + ctx);
             continue;
           }
-          auto p = Pointer(item["pointer"], "'pointer'");
+          auto p = Pointer(Get(item, "pointer"), "'pointer'");
           if (!p) continue;
           JsonExpectation e{*p, std::nullopt};
-          if (item["equals"]) {
-            auto v = ToJson(item["equals"], "'equals'");
+          if (Get(item, "equals")) {
+            auto v = ToJson(Get(item, "equals"), "'equals'");
             if (!v) continue;
             e.equals = std::move(*v);
           }
@@ -773,7 +775,7 @@ class Loader : YamlReader {
         }
       }
     }
-    if (const auto& h = n["headers"]) {
+    if (const auto& h = Get(n, "headers")) {
       if (!h.IsMap()) {
         Error(h, "'headers' must map header names to {exists|equals|contains|regex} " + ctx);
       } else {
@@ -826,18 +828,19 @@ class Loader : YamlReader {
     if (!CheckMap(l, Quote(key), kLatencyKeys, ctx)) return std::nullopt;
     LatencyObjective lo;
     bool ok = true;
-    if (!l["threshold"]) {
+    if (!Get(l, "threshold")) {
       Error(l, Quote(key) + " needs 'threshold' " + ctx);
       ok = false;
-    } else if (auto d = PositiveDuration(l["threshold"], "'" + key + ".threshold'")) {
+    } else if (auto d = PositiveDuration(Get(l, "threshold"), "'" + key + ".threshold'")) {
       lo.threshold = *d;
     } else {
       ok = false;
     }
-    if (l["quantile"]) {
-      auto q = Number<double>(l["quantile"], "'" + key + ".quantile'");
+    if (Get(l, "quantile")) {
+      auto q = Number<double>(Get(l, "quantile"), "'" + key + ".quantile'");
       if (!q || !(*q > 0 && *q < 1)) {
-        if (q) Error(l["quantile"], "'" + key + ".quantile' must be between 0 and 1 (exclusive)");
+        if (q)
+          Error(Get(l, "quantile"), "'" + key + ".quantile' must be between 0 and 1 (exclusive)");
         ok = false;
       } else {
         lo.quantile = *q;
@@ -857,7 +860,7 @@ class Loader : YamlReader {
         {"inter_chunk", &o.inter_chunk},
         {"e2e", &o.e2e}};
     for (const auto& [key, target] : latencies) {
-      const auto& l = n[key];
+      const auto& l = Get(n, key);
       if (!l) continue;
       if (target != &o.latency && p.type != ProbeType::kLlmStream) {
         Error(l, Quote(key) + " objectives are for type 'llm_stream' " + ctx);
@@ -871,7 +874,7 @@ class Loader : YamlReader {
                      " is longer than the timeout " + FormatDuration(p.timeout) + " " + ctx);
       }
     }
-    if (const auto& e = n["error_ratio"]) {
+    if (const auto& e = Get(n, "error_ratio")) {
       auto r = Number<double>(e, "'error_ratio'");
       if (r && !(*r > 0 && *r < 1)) {
         Error(e, "'error_ratio' must be between 0 and 1 (exclusive), e.g. 0.01 for 1 %");
@@ -885,12 +888,12 @@ class Loader : YamlReader {
   // one lacks it.
   void Name(const YAML::Node& n, const std::string& unnamed, std::string_view kind,
             std::string& out) {
-    if (!n["name"]) {
+    if (!Get(n, "name")) {
       Error(n, unnamed + " has no 'name'");
-    } else if (auto s = String(n["name"], "'name'")) {
+    } else if (auto s = String(Get(n, "name"), "'name'")) {
       if (!ValidName(*s)) {
-        Error(n["name"], "invalid " + std::string(kind) + " name " + Quote(*s) +
-                             " (1 to 128 letters, digits, '_', '-' or '.')");
+        Error(Get(n, "name"), "invalid " + std::string(kind) + " name " + Quote(*s) +
+                                  " (1 to 128 letters, digits, '_', '-' or '.')");
       }
       out = *s;
     }
@@ -901,7 +904,7 @@ class Loader : YamlReader {
   static std::vector<std::string> ExtractedNames(const YAML::Node& step) {
     std::vector<std::string> out;
     if (!step.IsMap()) return out;
-    const YAML::Node& e = step["extract"];
+    const YAML::Node& e = Get(step, "extract");
     if (!e || !e.IsMap()) return out;
     for (const auto& kv : e) {
       if (kv.first.IsScalar()) out.push_back(kv.first.Scalar());
@@ -923,7 +926,8 @@ class Loader : YamlReader {
     for (std::size_t i = n.size(); i-- > 0;) {
       const YAML::Node& step = n[i];
       std::string name = "#" + std::to_string(i + 1);
-      if (step.IsMap() && step["name"] && step["name"].IsScalar()) name = step["name"].Scalar();
+      if (step.IsMap() && Get(step, "name") && Get(step, "name").IsScalar())
+        name = Get(step, "name").Scalar();
       for (auto& var : ExtractedNames(step)) scope.later[var] = name;
     }
     std::map<std::string, Location> names;
@@ -954,31 +958,31 @@ class Loader : YamlReader {
                  ScenarioStep& step) {
     step.location = Where(n);
     std::string label = "#" + std::to_string(index + 1);
-    if (n.IsMap() && n["name"] && n["name"].IsScalar()) label = n["name"].Scalar();
+    if (n.IsMap() && Get(n, "name") && Get(n, "name").IsScalar()) label = Get(n, "name").Scalar();
     const std::string owner = "step " + Quote(label) + " of probe " + Quote(probe);
     const std::string ctx = "in " + owner;
     if (!CheckMap(n, owner, kStepKeys, ctx)) return;
     Name(n, "step #" + std::to_string(index + 1) + " of probe " + Quote(probe), "step", step.name);
-    if (!n["request"]) {
+    if (!Get(n, "request")) {
       Error(n, "missing 'request' " + ctx);
     } else {
       RequestTemplates t;
-      ParseRequest(n["request"], step.request, t, "in 'request' of " + owner, &scope);
+      ParseRequest(Get(n, "request"), step.request, t, "in 'request' of " + owner, &scope);
       step.url = std::move(t.url);
       step.headers = std::move(t.headers);
       step.body = std::move(t.body);
     }
-    if (n["expect"]) ParseExpect(n["expect"], step.expect, owner);
-    if (n["always"]) {
-      if (auto b = Bool(n["always"], "'always'")) step.always = *b;
+    if (Get(n, "expect")) ParseExpect(Get(n, "expect"), step.expect, owner);
+    if (Get(n, "always")) {
+      if (auto b = Bool(Get(n, "always"), "'always'")) step.always = *b;
     }
-    if (n["cache"]) {
-      ParseCache(n["cache"], step, ctx);
+    if (Get(n, "cache")) {
+      ParseCache(Get(n, "cache"), step, ctx);
       if (step.always && step.cache) {
-        Error(n["cache"], "a cached step cannot also be 'always' " + ctx);
+        Error(Get(n, "cache"), "a cached step cannot also be 'always' " + ctx);
       }
     }
-    if (n["extract"]) ParseExtract(n["extract"], step, ctx);
+    if (Get(n, "extract")) ParseExtract(Get(n, "extract"), step, ctx);
     // Later steps may use what this one extracts.
     for (const auto& e : step.extract) scope.defined[e.variable] = step.name;
   }
@@ -986,15 +990,15 @@ class Loader : YamlReader {
   void ParseCache(const YAML::Node& n, ScenarioStep& step, const std::string& ctx) {
     if (!CheckMap(n, "'cache'", kCacheKeys, ctx)) return;
     StepCache cache;
-    if (!n["ttl"]) {
+    if (!Get(n, "ttl")) {
       Error(n, "'cache' needs 'ttl', the longest time its values are reused " + ctx);
       return;
     }
-    auto ttl = PositiveDuration(n["ttl"], "'cache.ttl'");
+    auto ttl = PositiveDuration(Get(n, "ttl"), "'cache.ttl'");
     if (!ttl) return;
     cache.ttl = *ttl;
-    if (n["expires_in"]) {
-      auto p = Pointer(n["expires_in"], "'cache.expires_in'");
+    if (Get(n, "expires_in")) {
+      auto p = Pointer(Get(n, "expires_in"), "'cache.expires_in'");
       if (!p) return;
       cache.expires_in = *p;
     }
@@ -1027,33 +1031,34 @@ class Loader : YamlReader {
       if (!CheckMap(e, what, kExtractKeys, ctx)) continue;
       Extraction x;
       x.variable = var;
-      const int sources = (e["json"] ? 1 : 0) + (e["header"] ? 1 : 0) + (e["status"] ? 1 : 0);
-      if (sources > 1 || (sources == 0 && !e["regex"])) {
+      const int sources =
+          (Get(e, "json") ? 1 : 0) + (Get(e, "header") ? 1 : 0) + (Get(e, "status") ? 1 : 0);
+      if (sources > 1 || (sources == 0 && !Get(e, "regex"))) {
         std::string message = what;
         message += " needs exactly one of 'json', 'header', 'status', or a 'regex' over the body ";
         message += ctx;
         Error(e, std::move(message));
         continue;
       }
-      if (e["json"]) {
-        auto p = Pointer(e["json"], "'json'");
+      if (Get(e, "json")) {
+        auto p = Pointer(Get(e, "json"), "'json'");
         if (!p) continue;
         x.source = Extraction::Source::kJson;
         x.key = *p;
-      } else if (e["header"]) {
-        auto h = String(e["header"], "'header'");
+      } else if (Get(e, "header")) {
+        auto h = String(Get(e, "header"), "'header'");
         if (!h) continue;
         if (!ValidToken(*h)) {
-          Error(e["header"], "invalid header name " + Quote(*h) + " " + ctx);
+          Error(Get(e, "header"), "invalid header name " + Quote(*h) + " " + ctx);
           continue;
         }
         x.source = Extraction::Source::kHeader;
         x.key = *h;
-      } else if (e["status"]) {
-        auto b = Bool(e["status"], "'status'");
+      } else if (Get(e, "status")) {
+        auto b = Bool(Get(e, "status"), "'status'");
         if (!b) continue;
         if (!*b) {
-          Error(e["status"], "'status: false' extracts nothing; omit it " + ctx);
+          Error(Get(e, "status"), "'status: false' extracts nothing; omit it " + ctx);
           continue;
         }
         x.source = Extraction::Source::kStatus;
@@ -1061,28 +1066,29 @@ class Loader : YamlReader {
         x.source = Extraction::Source::kBody;
       }
       if ((x.source == Extraction::Source::kJson || x.source == Extraction::Source::kStatus) &&
-          (e["regex"] || e["group"])) {
+          (Get(e, "regex") || Get(e, "group"))) {
         Error(e, "'regex' and 'group' apply to 'header' or the body, not here " + ctx);
         continue;
       }
-      if (e["regex"]) {
-        auto r = String(e["regex"], "'regex'");
+      if (Get(e, "regex")) {
+        auto r = String(Get(e, "regex"), "'regex'");
         if (!r) continue;
-        x.regex = Regex(e["regex"], *r, what);
+        x.regex = Regex(Get(e, "regex"), *r, what);
         if (!x.regex) continue;
         x.regex_source = *r;
         x.group = x.regex->mark_count() >= 1 ? 1 : 0;
       }
-      if (e["group"]) {
-        if (!e["regex"]) {
-          Error(e["group"], "'group' needs a 'regex' " + ctx);
+      if (Get(e, "group")) {
+        if (!Get(e, "regex")) {
+          Error(Get(e, "group"), "'group' needs a 'regex' " + ctx);
           continue;
         }
-        auto g = Number<int>(e["group"], "'group'");
+        auto g = Number<int>(Get(e, "group"), "'group'");
         if (!g) continue;
         if (*g < 0 || static_cast<std::size_t>(*g) > x.regex->mark_count()) {
-          Error(e["group"], "'group' " + std::to_string(*g) + " does not exist: the regex has " +
-                                std::to_string(x.regex->mark_count()) + " capture group(s)");
+          Error(Get(e, "group"), "'group' " + std::to_string(*g) +
+                                     " does not exist: the regex has " +
+                                     std::to_string(x.regex->mark_count()) + " capture group(s)");
           continue;
         }
         x.group = *g;
@@ -1107,15 +1113,16 @@ class Loader : YamlReader {
     }
     for (const auto& m : n) {
       if (!CheckMap(m, "a message", kMessageKeys, ctx)) continue;
-      if (!m["role"] || !m["content"]) {
+      if (!Get(m, "role") || !Get(m, "content")) {
         Error(m, "a message needs 'role' and 'content' " + ctx);
         continue;
       }
-      auto role = String(m["role"], "'role'");
-      auto content = NonEmpty(m["content"], "'content'");
+      auto role = String(Get(m, "role"), "'role'");
+      auto content = NonEmpty(Get(m, "content"), "'content'");
       if (!role || !content) continue;
       if (*role != "system" && *role != "user" && *role != "assistant") {
-        Error(m["role"], "invalid role " + Quote(*role) + " (system, user or assistant) " + ctx);
+        Error(Get(m, "role"),
+              "invalid role " + Quote(*role) + " (system, user or assistant) " + ctx);
         continue;
       }
       out.push_back({*role, *content});
@@ -1135,9 +1142,9 @@ class Loader : YamlReader {
     req.method = "POST";
     req.body_limit = kLlmBodyLimit;
     constexpr std::array<std::string_view, 3> kApis{"openai", "anthropic", "ollama"};
-    if (!n["api"]) {
+    if (!Get(n, "api")) {
       Error(n, "missing 'api' (openai, anthropic or ollama) " + ctx);
-    } else if (auto api = String(n["api"], "'api'")) {
+    } else if (auto api = String(Get(n, "api"), "'api'")) {
       if (*api == "openai") {
         llm.api = LlmApi::kOpenAi;
       } else if (*api == "anthropic") {
@@ -1148,94 +1155,94 @@ class Loader : YamlReader {
         std::string message = "unknown api " + Quote(*api) + " " + ctx;
         if (auto s = Suggest(*api, kApis); !s.empty())
           message += "; did you mean " + Quote(s) + "?";
-        Error(n["api"], message + " (openai, anthropic or ollama)");
+        Error(Get(n, "api"), message + " (openai, anthropic or ollama)");
       }
     }
-    if (!n["url"]) {
+    if (!Get(n, "url")) {
       Error(n, "missing 'url' " + ctx);
-    } else if (auto raw = String(n["url"], "'url'")) {
-      if (auto text = Interpolate(n["url"], *raw, "'url'")) {
+    } else if (auto raw = String(Get(n, "url"), "'url'")) {
+      if (auto text = Interpolate(Get(n, "url"), *raw, "'url'")) {
         std::string error;
         // Messages quote the URL as written, which never holds a secret's value.
         if (auto url = ParseTargetUrl(*text, error)) {
           req.url = *url;
         } else {
-          Error(n["url"], "URL " + Quote(*raw) + " " + error);
+          Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
         }
       }
     }
-    if (!n["model"]) {
+    if (!Get(n, "model")) {
       Error(n, "missing 'model' " + ctx);
-    } else if (auto model = NonEmpty(n["model"], "'model'")) {
+    } else if (auto model = NonEmpty(Get(n, "model"), "'model'")) {
       llm.model = *model;
     }
-    if (n["prompt"] && n["messages"]) {
-      Error(n["messages"], "'prompt' and 'messages' exclude each other " + ctx);
-    } else if (n["prompt"]) {
-      if (auto prompt = NonEmpty(n["prompt"], "'prompt'"))
+    if (Get(n, "prompt") && Get(n, "messages")) {
+      Error(Get(n, "messages"), "'prompt' and 'messages' exclude each other " + ctx);
+    } else if (Get(n, "prompt")) {
+      if (auto prompt = NonEmpty(Get(n, "prompt"), "'prompt'"))
         llm.messages.push_back({"user", *prompt});
-    } else if (n["messages"]) {
-      ParseMessages(n["messages"], llm.messages, ctx);
+    } else if (Get(n, "messages")) {
+      ParseMessages(Get(n, "messages"), llm.messages, ctx);
     } else {
       Error(n, "missing 'prompt' (or 'messages') " + ctx);
     }
-    if (n["max_tokens"]) {
-      if (auto v = Number<std::int64_t>(n["max_tokens"], "'max_tokens'")) {
+    if (Get(n, "max_tokens")) {
+      if (auto v = Number<std::int64_t>(Get(n, "max_tokens"), "'max_tokens'")) {
         if (*v < 1 || *v > 1000000) {
-          Error(n["max_tokens"], "'max_tokens' must be between 1 and 1000000 " + ctx);
+          Error(Get(n, "max_tokens"), "'max_tokens' must be between 1 and 1000000 " + ctx);
         } else {
           llm.max_tokens = *v;
         }
       }
     }
-    if (n["temperature"]) {
-      if (auto v = Number<double>(n["temperature"], "'temperature'")) {
+    if (Get(n, "temperature")) {
+      if (auto v = Number<double>(Get(n, "temperature"), "'temperature'")) {
         if (!(*v >= 0 && *v <= 2)) {
-          Error(n["temperature"], "'temperature' must be between 0 and 2 " + ctx);
+          Error(Get(n, "temperature"), "'temperature' must be between 0 and 2 " + ctx);
         } else {
           llm.temperature = *v;
         }
       }
     }
-    if (n["include_usage"]) {
+    if (Get(n, "include_usage")) {
       if (llm.api != LlmApi::kOpenAi) {
-        Error(n["include_usage"],
+        Error(Get(n, "include_usage"),
               "'include_usage' is for api 'openai' (the others always "
               "report usage) " +
                   ctx);
-      } else if (auto b = Bool(n["include_usage"], "'include_usage'")) {
+      } else if (auto b = Bool(Get(n, "include_usage"), "'include_usage'")) {
         llm.include_usage = *b;
       }
     }
-    if (n["nonce"]) {
-      if (auto b = Bool(n["nonce"], "'nonce'")) llm.nonce = *b;
+    if (Get(n, "nonce")) {
+      if (auto b = Bool(Get(n, "nonce"), "'nonce'")) llm.nonce = *b;
     }
-    if (n["extra_body"]) {
-      if (auto v = ToJson(n["extra_body"], "'extra_body'")) {
+    if (Get(n, "extra_body")) {
+      if (auto v = ToJson(Get(n, "extra_body"), "'extra_body'")) {
         if (!v->is_object()) {
-          Error(n["extra_body"], "'extra_body' must be a mapping of fields to add " + ctx);
+          Error(Get(n, "extra_body"), "'extra_body' must be a mapping of fields to add " + ctx);
         } else {
           for (const char* key : {"stream", "model", "messages"}) {
             if (v->as_object().contains(key)) {
-              Error(n["extra_body"], "'extra_body' must not set " + Quote(key) +
-                                         ": the probe sets it from its own keys " + ctx);
+              Error(Get(n, "extra_body"), "'extra_body' must not set " + Quote(key) +
+                                              ": the probe sets it from its own keys " + ctx);
             }
           }
           llm.extra_body = std::move(v->as_object());
         }
       }
     }
-    if (n["headers"]) {
+    if (Get(n, "headers")) {
       std::vector<HeaderTemplate> headers;
-      ParseHeaders(n["headers"], headers, ctx, nullptr);
+      ParseHeaders(Get(n, "headers"), headers, ctx, nullptr);
       for (const auto& h : headers) req.headers.push_back({h.name, h.value.Text()});
     }
-    if (n["api_key"]) {
-      if (auto raw = NonEmpty(n["api_key"], "'api_key'")) {
-        NoteInline(n["api_key"], *raw, "api_key");
-        if (auto key = Interpolate(n["api_key"], *raw, "'api_key'")) {
+    if (Get(n, "api_key")) {
+      if (auto raw = NonEmpty(Get(n, "api_key"), "'api_key'")) {
+        NoteInline(Get(n, "api_key"), *raw, "api_key");
+        if (auto key = Interpolate(Get(n, "api_key"), *raw, "'api_key'")) {
           if (key->empty() || !ValidHeaderValue(*key)) {
-            Error(n["api_key"], "'api_key' is empty or holds a line break " + ctx);
+            Error(Get(n, "api_key"), "'api_key' is empty or holds a line break " + ctx);
           } else {
             // Written into the config or not, a key is a secret.
             redactor_->Add(*key);
@@ -1243,8 +1250,9 @@ class Loader : YamlReader {
             const std::string name = anthropic ? "x-api-key" : "Authorization";
             if (std::any_of(req.headers.begin(), req.headers.end(),
                             [&](const Header& h) { return EqualsIgnoreCase(h.name, name); })) {
-              Error(n["api_key"], "header " + Quote(name) + " is set both by 'api_key' and in " +
-                                      "'headers' " + ctx);
+              Error(Get(n, "api_key"), "header " + Quote(name) +
+                                           " is set both by 'api_key' and in " + "'headers' " +
+                                           ctx);
             }
             req.headers.push_back({name, anthropic ? *key : "Bearer " + *key});
           }
@@ -1255,37 +1263,38 @@ class Loader : YamlReader {
     DefaultHeader(req, "Content-Type", "application/json");
     DefaultHeader(req, "Accept",
                   llm.api == LlmApi::kOllama ? "application/x-ndjson" : "text/event-stream");
-    if (n["tls"]) {
-      ParseTls(n["tls"], req.tls, ctx);
+    if (Get(n, "tls")) {
+      ParseTls(Get(n, "tls"), req.tls, ctx);
       if (req.url.scheme_id() == boost::urls::scheme::http) {
-        Error(n["tls"], "'tls' is set but the URL is http:// " + ctx);
+        Error(Get(n, "tls"), "'tls' is set but the URL is http:// " + ctx);
       }
     }
-    if (n["keep_alive"]) {
-      if (auto b = Bool(n["keep_alive"], "'keep_alive'")) req.keep_alive = *b;
+    if (Get(n, "keep_alive")) {
+      if (auto b = Bool(Get(n, "keep_alive"), "'keep_alive'")) req.keep_alive = *b;
     }
-    if (n["body_limit"]) {
-      if (auto v = Size(n["body_limit"], "'body_limit'")) req.body_limit = *v;
+    if (Get(n, "body_limit")) {
+      if (auto v = Size(Get(n, "body_limit"), "'body_limit'")) req.body_limit = *v;
     }
   }
 
   void ParseProbe(const YAML::Node& n, std::size_t index, const GlobalConfig& g, ProbeConfig& p) {
     p.location = Where(n);
     std::string label = "#" + std::to_string(index + 1);
-    if (n.IsMap() && n["name"] && n["name"].IsScalar()) label = n["name"].Scalar();
+    if (n.IsMap() && Get(n, "name") && Get(n, "name").IsScalar()) label = Get(n, "name").Scalar();
     const std::string ctx = "in probe " + Quote(label);
     if (!CheckMap(n, "probe " + Quote(label), kProbeKeys, ctx)) return;
     Name(n, "probe #" + std::to_string(index + 1), "probe", p.name);
-    if (!n["type"]) {
+    if (!Get(n, "type")) {
       Error(n, "missing 'type' " + ctx + " " + std::string(kSupportedTypes));
       return;
     }
-    auto type = String(n["type"], "'type'");
+    auto type = String(Get(n, "type"), "'type'");
     if (!type) return;
     if (std::find(kFutureProbeTypes.begin(), kFutureProbeTypes.end(), *type) !=
         kFutureProbeTypes.end()) {
-      Error(n["type"], "probe type " + Quote(*type) + " is not supported yet in this version " +
-                           ctx + " " + std::string(kSupportedTypes));
+      Error(Get(n, "type"), "probe type " + Quote(*type) +
+                                " is not supported yet in this version " + ctx + " " +
+                                std::string(kSupportedTypes));
       return;
     }
     if (*type == "http") {
@@ -1299,7 +1308,7 @@ class Loader : YamlReader {
       if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
         message += "; did you mean " + Quote(s) + "?";
       }
-      Error(n["type"], message + " " + std::string(kSupportedTypes));
+      Error(Get(n, "type"), message + " " + std::string(kSupportedTypes));
       return;
     }
     p.interval = g.interval;
@@ -1307,31 +1316,31 @@ class Loader : YamlReader {
     p.jitter = g.jitter;
     p.max_in_flight = g.max_in_flight;
     p.max_retry_after = g.max_retry_after;
-    if (n["interval"]) {
-      if (auto d = PositiveDuration(n["interval"], "'interval'")) p.interval = *d;
+    if (Get(n, "interval")) {
+      if (auto d = PositiveDuration(Get(n, "interval"), "'interval'")) p.interval = *d;
     }
-    if (n["timeout"]) {
-      if (auto d = PositiveDuration(n["timeout"], "'timeout'")) p.timeout = *d;
+    if (Get(n, "timeout")) {
+      if (auto d = PositiveDuration(Get(n, "timeout"), "'timeout'")) p.timeout = *d;
     }
-    if (n["jitter"]) {
-      if (auto d = PositiveDuration(n["jitter"], "'jitter'", true)) p.jitter = *d;
+    if (Get(n, "jitter")) {
+      if (auto d = PositiveDuration(Get(n, "jitter"), "'jitter'", true)) p.jitter = *d;
     }
     if (p.jitter >= p.interval) {
-      Error(n["jitter"] ? n["jitter"] : n, "'jitter' (" + FormatDuration(p.jitter) +
-                                               ") must be shorter than 'interval' (" +
-                                               FormatDuration(p.interval) + ") " + ctx);
+      Error(Get(n, "jitter") ? Get(n, "jitter") : n, "'jitter' (" + FormatDuration(p.jitter) +
+                                                         ") must be shorter than 'interval' (" +
+                                                         FormatDuration(p.interval) + ") " + ctx);
     }
-    if (n["max_in_flight"]) {
-      if (auto v = Number<int>(n["max_in_flight"], "'max_in_flight'")) {
+    if (Get(n, "max_in_flight")) {
+      if (auto v = Number<int>(Get(n, "max_in_flight"), "'max_in_flight'")) {
         if (*v < 1 || *v > 1000) {
-          Error(n["max_in_flight"], "'max_in_flight' must be between 1 and 1000 " + ctx);
+          Error(Get(n, "max_in_flight"), "'max_in_flight' must be between 1 and 1000 " + ctx);
         } else {
           p.max_in_flight = *v;
         }
       }
     }
-    if (n["max_retry_after"]) {
-      if (auto d = PositiveDuration(n["max_retry_after"], "'max_retry_after'", true)) {
+    if (Get(n, "max_retry_after")) {
+      if (auto d = PositiveDuration(Get(n, "max_retry_after"), "'max_retry_after'", true)) {
         p.max_retry_after = *d;
       }
     }
@@ -1339,58 +1348,61 @@ class Loader : YamlReader {
     if (p.type != ProbeType::kLlmStream) {
       for (const auto key : kLlmKeys) {
         const std::string k(key);
-        if (n[k]) Error(n[k], Quote(k) + " is for type 'llm_stream' " + ctx);
+        if (Get(n, k)) Error(Get(n, k), Quote(k) + " is for type 'llm_stream' " + ctx);
       }
     }
     if (p.type == ProbeType::kHttp) {
-      if (n["steps"]) Error(n["steps"], "'steps' is for type 'scenario' " + ctx);
-      if (!n["request"]) {
+      if (Get(n, "steps")) Error(Get(n, "steps"), "'steps' is for type 'scenario' " + ctx);
+      if (!Get(n, "request")) {
         Error(n, "missing 'request' " + ctx);
       } else {
         RequestTemplates t;
-        ParseRequest(n["request"], p.request, t, "in 'request' of " + owner, nullptr);
+        ParseRequest(Get(n, "request"), p.request, t, "in 'request' of " + owner, nullptr);
         for (const auto& h : t.headers) p.request.headers.push_back({h.name, h.value.Text()});
         p.request.body = t.body.Text();
       }
-      if (n["expect"]) ParseExpect(n["expect"], p.expect, owner);
+      if (Get(n, "expect")) ParseExpect(Get(n, "expect"), p.expect, owner);
     } else if (p.type == ProbeType::kScenario) {
       for (const char* key : {"request", "expect"}) {
-        if (n[key]) {
-          Error(n[key], Quote(key) + " belongs in each step of a scenario " + ctx);
+        if (Get(n, key)) {
+          Error(Get(n, key), Quote(key) + " belongs in each step of a scenario " + ctx);
         }
       }
-      if (!n["steps"]) {
+      if (!Get(n, "steps")) {
         Error(n, "missing 'steps' " + ctx);
       } else {
-        ParseSteps(n["steps"], p, label);
+        ParseSteps(Get(n, "steps"), p, label);
       }
     } else {
       for (const char* key : {"request", "expect", "steps"}) {
-        if (n[key]) {
-          Error(n[key], Quote(key) + " is not used by type 'llm_stream': its request is built " +
-                            "from 'url', 'model' and the prompt " + ctx);
+        if (Get(n, key)) {
+          Error(Get(n, key), Quote(key) +
+                                 " is not used by type 'llm_stream': its request is built " +
+                                 "from 'url', 'model' and the prompt " + ctx);
         }
       }
       ParseLlm(n, p, ctx);
     }
-    if (n["objectives"]) ParseObjectives(n["objectives"], p, label);
-    if (const auto& b = n["buckets"]) {
+    if (Get(n, "objectives")) ParseObjectives(Get(n, "objectives"), p, label);
+    if (const auto& b = Get(n, "buckets")) {
       if (CheckMap(b, "'buckets'", kBucketKeys, ctx)) {
-        if (b["duration"]) {
-          if (auto v = BucketList(b["duration"], "'buckets.duration'")) p.buckets.duration = *v;
+        if (Get(b, "duration")) {
+          if (auto v = BucketList(Get(b, "duration"), "'buckets.duration'"))
+            p.buckets.duration = *v;
         }
-        if (b["phase"]) {
-          if (auto v = BucketList(b["phase"], "'buckets.phase'")) p.buckets.phase = *v;
+        if (Get(b, "phase")) {
+          if (auto v = BucketList(Get(b, "phase"), "'buckets.phase'")) p.buckets.phase = *v;
         }
         const std::pair<const char*, std::vector<double>*> llm[] = {
             {"ttft", &p.buckets.ttft},
             {"inter_chunk", &p.buckets.inter_chunk},
             {"e2e", &p.buckets.e2e}};
         for (const auto& [key, target] : llm) {
-          if (!b[key]) continue;
+          if (!Get(b, key)) continue;
           if (p.type != ProbeType::kLlmStream) {
-            Error(b[key], "'buckets." + std::string(key) + "' is for type 'llm_stream' " + ctx);
-          } else if (auto v = BucketList(b[key], "'buckets." + std::string(key) + "'")) {
+            Error(Get(b, key),
+                  "'buckets." + std::string(key) + "' is for type 'llm_stream' " + ctx);
+          } else if (auto v = BucketList(Get(b, key), "'buckets." + std::string(key) + "'")) {
             *target = *v;
           }
         }
@@ -1401,21 +1413,21 @@ class Loader : YamlReader {
   void ParseSharding(const YAML::Node& n, ShardingConfig& out) {
     const std::string ctx = "in 'sharding'";
     if (!CheckMap(n, "'sharding'", kShardingKeys, ctx)) return;
-    if (!n["shards"] || !n["shard"]) {
+    if (!Get(n, "shards") || !Get(n, "shard")) {
       Error(n, "'sharding' needs 'shards' (how many instances) and 'shard' (this one, from 0)");
       return;
     }
-    const auto shards = Number<std::int64_t>(n["shards"], "'sharding.shards'");
-    const auto shard = Number<std::int64_t>(n["shard"], "'sharding.shard'");
+    const auto shards = Number<std::int64_t>(Get(n, "shards"), "'sharding.shards'");
+    const auto shard = Number<std::int64_t>(Get(n, "shard"), "'sharding.shard'");
     if (!shards || !shard) return;
     if (*shards < 1 || *shards > 10000) {
-      Error(n["shards"],
+      Error(Get(n, "shards"),
             "'sharding.shards' must be from 1 to 10000, got " + std::to_string(*shards));
       return;
     }
     if (*shard < 0 || *shard >= *shards) {
-      Error(n["shard"], "'sharding.shard' must be from 0 to " + std::to_string(*shards - 1) +
-                            " (one less than 'shards'), got " + std::to_string(*shard));
+      Error(Get(n, "shard"), "'sharding.shard' must be from 0 to " + std::to_string(*shards - 1) +
+                                 " (one less than 'shards'), got " + std::to_string(*shard));
       return;
     }
     out.shards = static_cast<std::uint32_t>(*shards);
@@ -1465,10 +1477,10 @@ class Loader : YamlReader {
     const std::string ctx = "in 'otlp'";
     if (!CheckMap(n, "'otlp'", kOtlpKeys, ctx)) return;
     OtlpConfig o;
-    if (!n["endpoint"]) {
+    if (!Get(n, "endpoint")) {
       Error(n, "'otlp' needs an 'endpoint', e.g. http://collector:4318/v1/metrics");
-    } else if (auto raw = String(n["endpoint"], "'otlp.endpoint'")) {
-      if (auto text = Interpolate(n["endpoint"], *raw, "'otlp.endpoint'")) {
+    } else if (auto raw = String(Get(n, "endpoint"), "'otlp.endpoint'")) {
+      if (auto text = Interpolate(Get(n, "endpoint"), *raw, "'otlp.endpoint'")) {
         std::string error;
         if (auto url = ParseTargetUrl(*text, error)) {
           o.endpoint = *url;
@@ -1476,42 +1488,44 @@ class Loader : YamlReader {
             o.endpoint.set_path("/v1/metrics");
           }
         } else {
-          Error(n["endpoint"], "'otlp.endpoint' " + error);
+          Error(Get(n, "endpoint"), "'otlp.endpoint' " + error);
         }
       }
     }
-    if (n["headers"]) {
+    if (Get(n, "headers")) {
       std::vector<HeaderTemplate> headers;
-      ParseHeaders(n["headers"], headers, ctx, nullptr);
+      ParseHeaders(Get(n, "headers"), headers, ctx, nullptr);
       for (const auto& h : headers) o.headers.push_back({h.name, h.value.Text()});
     }
-    if (n["interval"]) {
-      if (auto d = PositiveDuration(n["interval"], "'otlp.interval'")) o.interval = *d;
+    if (Get(n, "interval")) {
+      if (auto d = PositiveDuration(Get(n, "interval"), "'otlp.interval'")) o.interval = *d;
     }
-    if (n["timeout"]) {
-      if (auto d = PositiveDuration(n["timeout"], "'otlp.timeout'")) o.timeout = *d;
+    if (Get(n, "timeout")) {
+      if (auto d = PositiveDuration(Get(n, "timeout"), "'otlp.timeout'")) o.timeout = *d;
     }
-    if (n["encoding"]) {
-      if (auto e = String(n["encoding"], "'otlp.encoding'")) {
+    if (Get(n, "encoding")) {
+      if (auto e = String(Get(n, "encoding"), "'otlp.encoding'")) {
         if (*e == "protobuf") {
           o.encoding = OtlpConfig::Encoding::kProtobuf;
         } else if (*e == "json") {
           o.encoding = OtlpConfig::Encoding::kJson;
         } else {
-          Error(n["encoding"], "'otlp.encoding' must be 'protobuf' or 'json', not " + Quote(*e));
+          Error(Get(n, "encoding"),
+                "'otlp.encoding' must be 'protobuf' or 'json', not " + Quote(*e));
         }
       }
     }
-    if (n["compression"]) {
-      if (auto c = String(n["compression"], "'otlp.compression'")) {
+    if (Get(n, "compression")) {
+      if (auto c = String(Get(n, "compression"), "'otlp.compression'")) {
         if (*c == "gzip" || *c == "none") {
           o.gzip = *c == "gzip";
         } else {
-          Error(n["compression"], "'otlp.compression' must be 'gzip' or 'none', not " + Quote(*c));
+          Error(Get(n, "compression"),
+                "'otlp.compression' must be 'gzip' or 'none', not " + Quote(*c));
         }
       }
     }
-    if (const auto& r = n["resource"]) {
+    if (const auto& r = Get(n, "resource")) {
       if (!r.IsMap()) {
         Error(r, "'otlp.resource' must be a mapping of attribute name to value");
       } else {
@@ -1527,10 +1541,10 @@ class Loader : YamlReader {
         }
       }
     }
-    if (n["tls"]) {
-      ParseTls(n["tls"], o.tls, ctx);
+    if (Get(n, "tls")) {
+      ParseTls(Get(n, "tls"), o.tls, ctx);
       if (o.endpoint.scheme_id() == boost::urls::scheme::http) {
-        Error(n["tls"], "'tls' is set but the endpoint is http:// " + ctx);
+        Error(Get(n, "tls"), "'tls' is set but the endpoint is http:// " + ctx);
       }
     }
     o.fingerprint = Fingerprint(n);

@@ -126,4 +126,15 @@ std::optional<std::vector<std::string>> YamlReader::StringList(const YAML::Node&
   return out;
 }
 
+YAML::Node YamlReader::Get(const YAML::Node& n, std::string_view key) {
+  // An undefined node, made once the slow way.
+  static const YAML::Node kAbsent = YAML::Node(YAML::NodeType::Map)["absent"];
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+    }
+  }
+  return kAbsent;
+}
+
 }  // namespace sloprobe::config

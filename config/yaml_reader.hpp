@@ -39,6 +39,12 @@ class YamlReader {
 
   static std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+  // n[key] for a mapping, undefined (false) when the key is absent. yaml-cpp's
+  // own const operator[] formats an absent key through a std::stringstream
+  // for an error text nobody reads: a quarter of the time it took to load
+  // 10,000 probes.
+  static YAML::Node Get(const YAML::Node& n, std::string_view key);
+
   // Checks that `n` is a mapping whose keys are all in `keys`, each once.
   // `what` names the value ("probe 'health'"), `context` ends messages.
   bool CheckMap(const YAML::Node& n, std::string_view what, Keys keys, std::string_view context);
