@@ -59,16 +59,9 @@ kill "$direct_pid"
 wait "$direct_pid" 2>/dev/null || true
 
 # blackbox_exporter probing nginx, driven by sloprobe.
-bb_port=$(free_port)
-cat >"$E2E_DIR/blackbox.yml" <<YAML
-modules:
-  http_2xx: {prober: http, timeout: 2s, http: {method: GET}}
-YAML
-prometheus-blackbox-exporter --config.file "$E2E_DIR/blackbox.yml" \
-  --web.listen-address "127.0.0.1:$bb_port" --log.level error >"$E2E_DIR/blackbox.log" 2>&1 &
-bb_pid=$!
-E2E_PIDS+=($bb_pid)
-wait_until 10 curl -sf "http://127.0.0.1:$bb_port/-/healthy" || fail "blackbox_exporter did not start"
+start_blackbox
+bb_port=$BB_PORT
+bb_pid=$BB_PID
 probes_config "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=http://127.0.0.1:$NGINX_PORT/health" true \
   >"$E2E_DIR/driver.yml"
 start_sloprobe "$sloprobe" "$E2E_DIR/driver.yml"

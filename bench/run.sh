@@ -13,6 +13,9 @@ echo
 echo "## CPU per HTTP probe and scheduler lag at 1,000 probes/s"
 bench/cpu_per_probe.sh build 1000 30
 echo
+echo "## Scale: 100 to 10,000 probes at 5,000 probes/s"
+bench/scale.sh build 20 5000
+echo
 echo "## TTFB accuracy against injected ground truth"
 bench/ttfb_accuracy.sh build 1000
 echo

@@ -6,14 +6,17 @@
 # connections, all N of them every N/RATE seconds. Measured per size:
 # - READY: from exec to the READY=1 notification (bench/ready.py);
 # - CPU per probe (user + system from /proc over SECONDS after a warm-up of
-#   one interval plus 3 s), scheduler lag p50/p99 over the same window;
+#   one interval plus 3 s, divided by the requests nginx served meanwhile),
+#   scheduler lag p50/p99 over the same window, with no scrape in it;
 # - RSS under load, total and per probe;
 # - /metrics: time and size of a full scrape (median of 3, curl);
 # - OTLP: added by a reload (SIGHUP) pointing at nginx as the sink; the
 #   mean time to snapshot and encode, and to send, over two exports.
 # Then, once per size, the same rate on new connections (what
 # blackbox_exporter always does) and blackbox_exporter itself, driven
-# through /probe by a second sloprobe whose own CPU is not counted.
+# through /probe by a second sloprobe whose own CPU is not counted. Then
+# ttfb accuracy against the testbed's ground truth, alone and beside the
+# largest size.
 # Last, idle RSS: 100 probes between runs.
 #
 # Usage: bench/scale.sh [BUILD_DIR] [SECONDS] [RATE] [SIZES]
@@ -45,12 +48,14 @@ probes_config() {
   done
 }
 
-# launch NAME CONFIG: starts sloprobe through bench/ready.py; sets PID, PORT
-# and records NAME.ready_ms.
+# launch NAME CONFIG [ARGS...]: starts sloprobe through bench/ready.py; sets
+# PID, PORT and records NAME.ready_ms.
 launch() {
-  local out
-  out=$(python3 "$root/bench/ready.py" "$E2E_DIR/$1.log" "$sloprobe" --config.file "$2" \
-    --web.listen-address 127.0.0.1:0) || fail "$1: sloprobe did not start"
+  local out name=$1 config=$2
+  shift 2
+  out=$(python3 "$root/bench/ready.py" "$E2E_DIR/$name.log" "$sloprobe" --config.file "$config" \
+    --web.listen-address 127.0.0.1:0 "$@") || fail "$name: sloprobe did not start"
+  set -- "$name"
   PID=${out% *}
   E2E_PIDS+=("$PID")
   record "$1.ready_ms" "${out#* }"
@@ -65,17 +70,17 @@ stop() {
 
 lag_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep '^sloprobe_scheduler_lag_seconds_bucket' || true; }
 
-# window PID PORT_OF_COUNTER KEY: CPU and runs of PID over SECONDS, counted
-# by the sloprobe on PORT; records KEY.cpu, KEY.sys, KEY.runs.
+# window PID KEY: CPU of PID and requests nginx served (one per probe run)
+# over SECONDS; nothing scrapes meanwhile. Records KEY.cpu, KEY.sys, KEY.runs.
 window() {
-  local pid=$1 port=$2 key=$3 c0 y0 r0
+  local pid=$1 key=$2 c0 y0 r0
   c0=$(cpu_seconds "$pid")
   y0=$(cpu_system_seconds "$pid")
-  r0=$(sum_metric "$port" sloprobe_probe_runs_total)
+  r0=$(nginx_requests)
   sleep "$seconds"
   record "$key.cpu" "$(awk -v a="$(cpu_seconds "$pid")" -v b="$c0" 'BEGIN { print a - b }')"
   record "$key.sys" "$(awk -v a="$(cpu_system_seconds "$pid")" -v b="$y0" 'BEGIN { print a - b }')"
-  record "$key.runs" "$(($(sum_metric "$port" sloprobe_probe_runs_total) - r0))"
+  record "$key.runs" "$(($(nginx_requests) - r0 - 1))"
 }
 
 # scrape PORT KEY: median time and size of three full scrapes.
@@ -111,16 +116,9 @@ mean() {
     awk -v m="$2" '$1 == m "_sum" { s = $2 } $1 == m "_count" { c = $2 } END { print (c ? s / c : 0) }'
 }
 
-bb_port=$(free_port)
-cat >"$E2E_DIR/blackbox.yml" <<YAML
-modules:
-  http_2xx: {prober: http, timeout: 2s, http: {method: GET}}
-YAML
-prometheus-blackbox-exporter --config.file "$E2E_DIR/blackbox.yml" \
-  --web.listen-address "127.0.0.1:$bb_port" --log.level error >"$E2E_DIR/blackbox.log" 2>&1 &
-bb_pid=$!
-E2E_PIDS+=($bb_pid)
-wait_until 10 curl -sf "http://127.0.0.1:$bb_port/-/healthy" || fail "blackbox_exporter did not start"
+start_blackbox
+bb_port=$BB_PORT
+bb_pid=$BB_PID
 curl -sf "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=$health" |
   grep -q '^probe_success 1' || fail "blackbox_exporter probes are failing"
 
@@ -131,11 +129,12 @@ for n in $sizes; do
   launch "ka-$n" "$E2E_DIR/ka-$n.yml"
   sleep "$warm"
   lag_buckets "$PORT" >"$E2E_DIR/lag0-$n"
-  window "$PID" "$PORT" "ka-$n"
+  window "$PID" "ka-$n"
   lag_buckets "$PORT" >"$E2E_DIR/lag1-$n"
   record "ka-$n.rss" "$(rss_bytes "$PID")"
   record "ka-$n.failures" "$(sum_metric "$PORT" sloprobe_probe_failures_total)"
   scrape "$PORT" "ka-$n"
+  record "ka-$n.hwm" "$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$PID/status")"
   otlp "$E2E_DIR/ka-$n.yml" "$PID" "$PORT" "ka-$n"
   record "ka-$n.rss_otlp" "$(rss_bytes "$PID")"
   stop "$PID"
@@ -144,7 +143,7 @@ for n in $sizes; do
   probes_config "$n" "$health" false >"$E2E_DIR/new-$n.yml"
   launch "new-$n" "$E2E_DIR/new-$n.yml"
   sleep "$warm"
-  window "$PID" "$PORT" "new-$n"
+  window "$PID" "new-$n"
   stop "$PID"
 
   # blackbox_exporter at the same rate.
@@ -152,10 +151,35 @@ for n in $sizes; do
     >"$E2E_DIR/bb-$n.yml"
   launch "driver-$n" "$E2E_DIR/bb-$n.yml"
   sleep "$warm"
-  window "$bb_pid" "$PORT" "bb-$n"
+  window "$bb_pid" "bb-$n"
   record "bb-$n.rss" "$(rss_bytes "$bb_pid")"
   stop "$PID"
 done
+
+# Timing accuracy at full load: a probe of the testbed, which injects 2-10 ms
+# and records when it wrote each first byte (as bench/ttfb_accuracy.sh), run
+# alone and then beside the largest size at RATE; ttfb from the debug log.
+start_testbed "$build/testbed/sloprobe-testbed"
+base="http://127.0.0.1:$TESTBED_PORT"
+printf -- '- {route: /health, delay: 2ms, delay_random: 8ms}\n' |
+  curl -sf -X PUT --data-binary @- "$base/admin/faults" >/dev/null
+accuracy() {
+  local label=$1 n=$2 runs=500
+  curl -sf -X DELETE "$base/admin/records"
+  if [ "$n" -gt 0 ]; then probes_config "$n" "$health" true; else echo "probes:"; fi >"$E2E_DIR/$label.yml"
+  echo "  - {name: acc, type: http, interval: 20ms, timeout: 1s, request: {url: \"$base/health\"}}" \
+    >>"$E2E_DIR/$label.yml"
+  launch "$label" "$E2E_DIR/$label.yml" --log.level debug
+  logged() { [ "$(grep -c 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log")" -ge "$runs" ]; }
+  wait_until $((runs / 20 + 60)) logged || fail "$label: $runs runs of acc not logged"
+  stop "$PID"
+  curl -sf "$base/admin/records" >"$E2E_DIR/$label-records.json"
+  grep 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log" |
+    sed -n 's/.*ttfb_seconds=\([0-9.]*\).*/\1/p' >"$E2E_DIR/$label-ttfb.txt"
+}
+largest=${sizes##* }
+accuracy acc-alone 0
+accuracy acc-loaded "$largest"
 
 # Idle: 100 probes planned once an hour, between runs.
 probes_config 100 "$health" true 3600000 >"$E2E_DIR/idle.yml"
@@ -201,6 +225,7 @@ rows = [
     ("scheduler lag p50 / p99 (ms, bucket bound)", lag),
     ("RSS under load (MB)", lambda n: f"{r[f'ka-{n}.rss'] / 1e6:.1f}"),
     ("RSS per probe (KB)", lambda n: f"{r[f'ka-{n}.rss'] / int(n) / 1e3:.1f}"),
+    ("RSS peak, scrapes included (MB)", lambda n: f"{r[f'ka-{n}.hwm'] / 1e6:.1f}"),
     ("RSS after OTLP exports (MB)", lambda n: f"{r[f'ka-{n}.rss_otlp'] / 1e6:.1f}"),
     ("blackbox_exporter RSS (MB)", lambda n: f"{r[f'bb-{n}.rss'] / 1e6:.1f}"),
     ("/metrics scrape (ms, median of 3)", lambda n: f"{r[f'ka-{n}.scrape_s'] * 1e3:.1f}"),
@@ -214,4 +239,20 @@ for label, f in rows:
     print(f"| {label} | " + " | ".join(f(n) for n in sizes) + " |")
 print()
 print(f"Idle RSS (100 probes, between runs): {r['idle.rss'] / 1e6:.1f} MB")
+import json
+def errors(name):
+    truth = [x["actual_ns"] / 1e9 for x in json.load(open(f"{d}/{name}-records.json"))
+             if x["path"] == "/health"]
+    measured = [float(x) for x in open(f"{d}/{name}-ttfb.txt")]
+    k = min(len(truth), len(measured))
+    return sorted((m - t) * 1e3 for m, t in zip(measured[:k], truth[:k]))
+def q(xs, p): return xs[min(len(xs) - 1, int(p * len(xs)))]
+alone, loaded = errors("acc-alone"), errors("acc-loaded")
+print()
+print(f"| ttfb error vs ground truth (ms) | alone | beside {int(sizes[-1]):,} probes at {rate:,}/s |")
+print("|---|---|---|")
+for label, p in (("p50", 0.5), ("p99", 0.99)):
+    print(f"| {label} | {q(alone, p):.3f} | {q(loaded, p):.3f} |")
+print(f"| min / max | {alone[0]:.3f} / {alone[-1]:.3f} | {loaded[0]:.3f} / {loaded[-1]:.3f} |")
+print(f"| samples | {len(alone)} | {len(loaded)} |")
 PY

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string_view>
 
+#include "daemon/series.hpp"
+
 namespace sloprobe::daemon {
 
 namespace {
@@ -13,47 +15,9 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-// 16 significant digits, like printf's %.16g: what prometheus-cpp's stream
-// (precision max_digits10 - 1) writes, so that `le` labels stay the same
-// strings that alert rules and dashboards match.
-void AppendDouble(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "Nan";
-  } else if (std::isinf(v)) {
-    out += v < 0 ? "-Inf" : "+Inf";
-  } else {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general,
-                                 std::numeric_limits<double>::max_digits10 - 1);
-    out.append(buf, r.ptr);
-  }
-}
-
-template <typename Int>
-void AppendInt(std::string& out, Int v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void AppendEscaped(std::string& out, std::string_view value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\n':
-        out += "\\n";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
+using series::AppendDouble;
+using series::AppendEscaped;
+using series::AppendUnsigned;
 
 // One sample's name and labels up to the value: `name{a="x",le="0.1"} `.
 // `extra` is the bucket's or quantile's label, already formatted.
@@ -92,7 +56,7 @@ class Head {
   void Tail() {
     if (metric_.timestamp_ms != 0) {
       out_ += ' ';
-      AppendInt(out_, metric_.timestamp_ms);
+      out_ += std::to_string(metric_.timestamp_ms);
     }
     out_ += '\n';
   }
@@ -124,7 +88,7 @@ void WriteMetric(std::string& out, const MetricFamily& family, const ClientMetri
       break;
     case MetricType::Summary:
       head.Write("_count");
-      AppendInt(out, m.summary.sample_count);
+      AppendUnsigned(out, m.summary.sample_count);
       head.Tail();
       head.Write("_sum");
       AppendDouble(out, m.summary.sample_sum);
@@ -140,7 +104,7 @@ void WriteMetric(std::string& out, const MetricFamily& family, const ClientMetri
     case MetricType::Histogram: {
       const auto& h = m.histogram;
       head.Write("_count");
-      AppendInt(out, h.sample_count);
+      AppendUnsigned(out, h.sample_count);
       head.Tail();
       head.Write("_sum");
       AppendDouble(out, h.sample_sum);
@@ -150,13 +114,13 @@ void WriteMetric(std::string& out, const MetricFamily& family, const ClientMetri
         bound.clear();
         AppendDouble(bound, b.upper_bound);
         head.Write("_bucket", "le", bound);
-        AppendInt(out, b.cumulative_count);
+        AppendUnsigned(out, b.cumulative_count);
         head.Tail();
         last = b.upper_bound;
       }
       if (last != std::numeric_limits<double>::infinity()) {
         head.Write("_bucket", "le", "+Inf");
-        AppendInt(out, h.sample_count);
+        AppendUnsigned(out, h.sample_count);
         head.Tail();
       }
       break;
