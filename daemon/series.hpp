@@ -56,7 +56,7 @@ class Series {
   std::array<std::string_view, kMaxLabels> values_{};
   Series* prev_ = nullptr;
   Series* next_ = nullptr;
-  bool removed_ = false;  // by its owner, while a TextCursor was reading
+  bool removed_ = false;    // by its owner, while a TextCursor was reading
   std::uint64_t born_ = 0;  // the store's count of series added, when added
 };
 
