@@ -63,9 +63,12 @@ launch() {
   [ -n "$PORT" ] || fail "$1: no port in: $(cat "$E2E_DIR/$1.log")"
 }
 
+# stop PID: ends it and waits until it is gone (ready.py's children are not
+# the shell's, so `wait` alone would not).
 stop() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
+  wait_until 30 test ! -e "/proc/$1" || fail "process $1 did not stop"
 }
 
 lag_buckets() { curl -sf "http://127.0.0.1:$1/metrics" | grep '^sloprobe_scheduler_lag_seconds_bucket' || true; }
@@ -122,6 +125,30 @@ bb_pid=$BB_PID
 curl -sf "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=$health" |
   grep -q '^probe_success 1' || fail "blackbox_exporter probes are failing"
 
+# Timing accuracy at full load: a probe of the testbed, which injects 2-10 ms
+# and records when it wrote each first byte (as bench/ttfb_accuracy.sh), run
+# alone now and, after the sizes, beside the largest one at RATE (with
+# blackbox_exporter stopped); ttfb from the debug log.
+start_testbed "$build/testbed/sloprobe-testbed"
+base="http://127.0.0.1:$TESTBED_PORT"
+printf -- '- {route: /health, delay: 2ms, delay_random: 8ms}\n' |
+  curl -sf -X PUT --data-binary @- "$base/admin/faults" >/dev/null
+accuracy() {
+  local label=$1 n=$2 runs=500
+  curl -sf -X DELETE "$base/admin/records"
+  if [ "$n" -gt 0 ]; then probes_config "$n" "$health" true; else echo "probes:"; fi >"$E2E_DIR/$label.yml"
+  echo "  - {name: acc, type: http, interval: 20ms, timeout: 1s, request: {url: \"$base/health\"}}" \
+    >>"$E2E_DIR/$label.yml"
+  launch "$label" "$E2E_DIR/$label.yml" --log.level debug
+  logged() { [ "$(grep -c 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log")" -ge "$runs" ]; }
+  wait_until $((runs / 20 + 60)) logged || fail "$label: $runs runs of acc not logged"
+  stop "$PID"
+  curl -sf "$base/admin/records" >"$E2E_DIR/$label-records.json"
+  grep 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log" |
+    sed -n 's/.*ttfb_seconds=\([0-9.]*\).*/\1/p' >"$E2E_DIR/$label-ttfb.txt"
+}
+accuracy acc-alone 0  # first, on a quiet machine
+
 for n in $sizes; do
   warm=$((n / rate + 3))
   # Kept-alive connections.
@@ -156,30 +183,8 @@ for n in $sizes; do
   stop "$PID"
 done
 
-# Timing accuracy at full load: a probe of the testbed, which injects 2-10 ms
-# and records when it wrote each first byte (as bench/ttfb_accuracy.sh), run
-# alone and then beside the largest size at RATE; ttfb from the debug log.
-start_testbed "$build/testbed/sloprobe-testbed"
-base="http://127.0.0.1:$TESTBED_PORT"
-printf -- '- {route: /health, delay: 2ms, delay_random: 8ms}\n' |
-  curl -sf -X PUT --data-binary @- "$base/admin/faults" >/dev/null
-accuracy() {
-  local label=$1 n=$2 runs=500
-  curl -sf -X DELETE "$base/admin/records"
-  if [ "$n" -gt 0 ]; then probes_config "$n" "$health" true; else echo "probes:"; fi >"$E2E_DIR/$label.yml"
-  echo "  - {name: acc, type: http, interval: 20ms, timeout: 1s, request: {url: \"$base/health\"}}" \
-    >>"$E2E_DIR/$label.yml"
-  launch "$label" "$E2E_DIR/$label.yml" --log.level debug
-  logged() { [ "$(grep -c 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log")" -ge "$runs" ]; }
-  wait_until $((runs / 20 + 60)) logged || fail "$label: $runs runs of acc not logged"
-  stop "$PID"
-  curl -sf "$base/admin/records" >"$E2E_DIR/$label-records.json"
-  grep 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log" |
-    sed -n 's/.*ttfb_seconds=\([0-9.]*\).*/\1/p' >"$E2E_DIR/$label-ttfb.txt"
-}
-largest=${sizes##* }
-accuracy acc-alone 0
-accuracy acc-loaded "$largest"
+stop "$bb_pid"
+accuracy acc-loaded "${sizes##* }"
 
 # Idle: 100 probes planned once an hour, between runs.
 probes_config 100 "$health" true 3600000 >"$E2E_DIR/idle.yml"
