@@ -214,7 +214,13 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     std::string instance = host;
     if (server) instance += ":" + std::to_string(server->LocalEndpoint().port());
     return std::make_unique<OtlpExporter>(
-        c, [this] { return CollectAll(); }, *registry,
+        c,
+        [this] {
+          auto labels = ExternalLabels();
+          auto own = CollectOwn(labels);
+          return OtlpExporter::Sources{std::move(own), metrics.Store(), std::move(labels)};
+        },
+        *registry,
         otlp::Attributes{{"service.name", "sloprobe"},
                          {"service.version", std::string(kVersion)},
                          {"service.instance.id", instance},
@@ -606,10 +612,18 @@ void RaiseOpenFileLimit() {
   }
 }
 
+// Scrapes and OTLP snapshots make buffers of megabytes now and then. glibc
+// raises its mmap threshold to the size of each such block freed (up to
+// 32 MB), after which the next ones come from, and stay in, the heap: a
+// fixed threshold keeps every block of 1 MiB or more in a mapping of its
+// own, returned to the system when freed.
+void KeepLargeBlocksOutOfTheHeap() { ::mallopt(M_MMAP_THRESHOLD, 1 << 20); }
+
 }  // namespace
 
 int RunDaemon(const std::string& config_file, DaemonOptions options) {
   options.config_file = config_file;
+  KeepLargeBlocksOutOfTheHeap();
   RaiseOpenFileLimit();
   auto loaded = config::LoadConfigFile(config_file);
   if (!loaded.config) {

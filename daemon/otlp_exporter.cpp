@@ -210,10 +210,12 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
 
   std::string Snapshot() {
     const auto started = Clock::now();
-    const auto r = otlp::ToRequest(collect(), starts, UnixNanos(), resource, version);
-    std::string body = config.encoding == config::OtlpConfig::Encoding::kJson
-                           ? otlp::EncodeJson(r)
-                           : otlp::EncodeProtobuf(r);
+    const auto sources = collect();
+    std::string body = otlp::EncodeSnapshot(config.encoding == config::OtlpConfig::Encoding::kJson
+                                                ? otlp::Encoding::kJson
+                                                : otlp::Encoding::kProtobuf,
+                                            sources.families, starts, sources.store.get(),
+                                            sources.external, UnixNanos(), resource, version);
     if (config.gzip) body = Gzip(body);
     ::malloc_trim(0);  // as after a scrape: the snapshot's blocks are free again
     if (snapshot_series != nullptr) {
@@ -244,18 +246,21 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
   static asio::awaitable<void> Send(std::shared_ptr<State> self) {
     self->sending = true;
     while (!self->queue.empty()) {
-      co_await self->Deliver(self->queue.front());
+      // The front stays in place while it is sent (Enqueue drops the one
+      // behind it), empty: its bytes are in the request, not copied there.
+      self->request.body = std::move(self->queue.front());
+      co_await self->Deliver();
+      std::string().swap(self->request.body);  // tens of megabytes at 10,000 probes
       self->queue.pop_front();
     }
     self->sending = false;
     if (self->stopping) self->io.stop();
   }
 
-  // Sends a copy of `body`: the queue may change while this waits.
-  asio::awaitable<void> Deliver(const std::string& body) {
+  // Sends request.body until it is taken, given up on or rejected.
+  asio::awaitable<void> Deliver() {
     auto backoff = std::chrono::duration_cast<Clock::duration>(kFirstBackoff);
     const auto give_up = Clock::now() + kGiveUpAfter;
-    request.body = body;
     for (;;) {
       auto deadline = Clock::now() + config.timeout;
       if (stopping) deadline = std::min(deadline, stop_deadline);

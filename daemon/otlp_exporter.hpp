@@ -32,7 +32,14 @@ namespace sloprobe::daemon {
 class OtlpExporter {
  public:
   static constexpr std::size_t kMaxQueued = 4;
-  using Collect = std::function<std::vector<prometheus::MetricFamily>()>;
+  // What one snapshot exports: sloprobe's own families, and the per-probe
+  // series of `store` with `external` labels added.
+  struct Sources {
+    std::vector<prometheus::MetricFamily> families;
+    std::shared_ptr<const series::Store> store;
+    std::vector<prometheus::ClientMetric::Label> external;
+  };
+  using Collect = std::function<Sources()>;
 
   // `resource`: the attributes sloprobe sets (service.name, ...); the
   // config's own resource entries override them by name.

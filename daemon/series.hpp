@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -43,6 +44,10 @@ class Series {
   Series(const Series&) = delete;
   Series& operator=(const Series&) = delete;
 
+  // When the series was added (Unix nanoseconds): where its counts start,
+  // since they never go down while it exists.
+  std::uint64_t CreatedUnixNano() const { return created_; }
+
  protected:
   Series() = default;
   ~Series() = default;
@@ -58,6 +63,7 @@ class Series {
   Series* next_ = nullptr;
   bool removed_ = false;    // by its owner, while a TextCursor was reading
   std::uint64_t born_ = 0;  // the store's count of series added, when added
+  std::uint64_t created_ = 0;
 };
 
 // Written by one thread, read by any: a relaxed load and store instead of a
@@ -114,6 +120,12 @@ class FamilyBase {
   FamilyBase& operator=(const FamilyBase&) = delete;
 
   const std::string& Name() const { return name_; }
+  const std::string& Help() const { return help_; }
+  Type Kind() const { return type_; }
+  // Labels in name order: the k-th name, and its value in `s`.
+  std::size_t LabelCount() const { return order_.size(); }
+  std::string_view LabelName(std::size_t k) const { return label_names_[order_[k]]; }
+  std::string_view LabelValue(const Series& s, std::size_t k) const { return s.values_[order_[k]]; }
 
   // Callers hold the store's mutex; series marked removed are skipped.
   const Series* FirstLive() const { return Live(head_); }
@@ -195,9 +207,18 @@ class Store {
   // The text format of every series, each with `external` labels added;
   // families without series are left out.
   void Write(std::string& out, const std::vector<prometheus::ClientMetric::Label>& external) const;
-  // The same as prometheus-cpp's data model, for OTLP and tests.
+  // The same as prometheus-cpp's data model, for tests.
   std::vector<prometheus::MetricFamily> Collect(
       const std::vector<prometheus::ClientMetric::Label>& external = {}) const;
+  // Calls `visit(family)` for every family with series, in order, holding
+  // the lock throughout; the visitor walks FirstLive() and NextLive().
+  template <typename Visit>
+  void ForEachFamily(Visit&& visit) const {
+    const std::lock_guard lock(mutex_);
+    for (const auto& f : families_) {
+      if (f->FirstLive() != nullptr) visit(static_cast<const FamilyBase&>(*f));
+    }
+  }
 
  private:
   template <typename>
@@ -248,6 +269,9 @@ template <typename T>
 template <typename... Args>
 T& Family<T>::Add(std::initializer_list<std::string_view> values, Args&&... args) {
   auto* s = new T(std::forward<Args>(args)...);
+  s->created_ = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
   const std::lock_guard lock(store_.mutex_);
   Link(*s, values);
   s->born_ = ++store_.added_;

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -104,7 +105,7 @@ std::string SerializeRequest(std::string_view method, std::string_view target,
   };
   const bool with_body = !body.empty() || method == "POST" || method == "PUT" || method == "PATCH";
   std::string out;
-  out.reserve(128 + target.size() + body.size());
+  out.reserve(128 + target.size());
   out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
   if (!overridden("host")) out.append("Host: ").append(host).append("\r\n");
   if (!overridden("user-agent")) out.append("User-Agent: ").append(kUserAgent).append("\r\n");
@@ -118,7 +119,6 @@ std::string SerializeRequest(std::string_view method, std::string_view target,
   }
   if (with_body) out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
-  out.append(body);
   return out;
 }
 
@@ -264,12 +264,14 @@ namespace {
 // a failure.
 template <class Stream>
 asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
-                               beast::flat_buffer& buffer, std::string_view wire, bool head,
+                               beast::flat_buffer& buffer, std::string_view wire,
+                               std::string_view request_body, bool head,
                                const config::HttpRequest& options, Clock::time_point deadline,
                                BodySink* sink, FetchResult& out, bool& reusable, bool& stale) {
   lowest.expires_at(deadline);
   const auto t0 = Clock::now();
-  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(wire), kTuple);
+  const std::array<asio::const_buffer, 2> request{asio::buffer(wire), asio::buffer(request_body)};
+  auto [wec, written] = co_await asio::async_write(stream, request, kTuple);
   if (wec) {
     if (IsTimeout(wec)) {
       Fail(out, Reason::kTimeout, "timed out sending the request");
@@ -429,11 +431,11 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
     FetchResult attempt;
     conn->buffer.clear();
     if (conn->secure) {
-      co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, wire, head, options, deadline,
-                        sink, attempt, reusable, stale);
+      co_await Exchange(*conn->secure, conn->Lowest(), conn->buffer, wire, body, head, options,
+                        deadline, sink, attempt, reusable, stale);
     } else {
-      co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, wire, head, options, deadline,
-                        sink, attempt, reusable, stale);
+      co_await Exchange(*conn->plain, conn->Lowest(), conn->buffer, wire, body, head, options,
+                        deadline, sink, attempt, reusable, stale);
     }
     if (reused && stale && Clock::now() < deadline) {
       // The server closed the idle connection; one fresh attempt, as any

@@ -100,10 +100,12 @@ class HttpClient {
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
-// The bytes of an HTTP/1.1 request. Configured headers replace the default
-// Host and User-Agent (compared case-insensitively); Content-Length and
-// Connection always come from the body and `keep_alive`. Header values were
-// checked for line breaks when the config was loaded.
+// The request line and headers of an HTTP/1.1 request; the body is sent
+// after them as it is, never copied behind them (an OTLP export can be tens
+// of megabytes). Configured headers replace the default Host and User-Agent
+// (compared case-insensitively); Content-Length and Connection always come
+// from the body and `keep_alive`. Header values were checked for line breaks
+// when the config was loaded.
 std::string SerializeRequest(std::string_view method, std::string_view target,
                              std::string_view host, const std::vector<config::Header>& headers,
                              std::string_view body, bool keep_alive);

@@ -88,8 +88,11 @@ for (const metric of sm.metrics) {
     points += 1;
     const labels = attrs(p);
     assert.ok(BigInt(p.timeUnixNano) > 0n, `${metric.name}: no time`);
+    if (metric.sum || metric.histogram) {
+      const start = BigInt(p.startTimeUnixNano ?? 0);
+      assert.ok(start > 0n && start <= BigInt(p.timeUnixNano), `${metric.name}: start ${start}`);
+    }
     if (metric.sum) {
-      assert.ok(BigInt(p.startTimeUnixNano) <= BigInt(p.timeUnixNano), `${metric.name}: start`);
       near(p.asDouble, take(metric.name + "_total", labels), `${metric.name} ${key("", labels)}`);
     } else if (metric.gauge) {
       near(p.asDouble, take(metric.name, labels), `${metric.name} ${key("", labels)}`);

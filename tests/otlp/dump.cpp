@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "config/loader.hpp"
+#include "daemon/exposition.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/otlp.hpp"
 
@@ -93,13 +94,27 @@ int main(int argc, char** argv) {
   }
   metrics.SetConfigReload(true, 1'790'000'000);
 
-  const auto families = metrics.Collect();
+  // As the exporter does it: own families through the prometheus-cpp model,
+  // the per-probe series straight from the store; external labels on all.
+  const std::vector<prometheus::ClientMetric::Label> external{{"location", "eu-west"}};
+  auto own = registry->Collect();
+  daemon::AddLabels(own, external);
+  auto all = metrics.Collect(external);
+  daemon::AddLabels(all, external);
   daemon::otlp::StartTimes starts(1'789'000'000'000'000'000ull);
-  const auto request = daemon::otlp::ToRequest(
-      families, starts, 1'790'000'100'000'000'000ull,
-      {{"service.name", "sloprobe"}, {"service.instance.id", "dump:9479"}}, "0.1.0");
-  std::ofstream(out + "/metrics.txt") << prometheus::TextSerializer().Serialize(families);
-  std::ofstream(out + "/request.pb", std::ios::binary) << daemon::otlp::EncodeProtobuf(request);
-  std::ofstream(out + "/request.json") << daemon::otlp::EncodeJson(request);
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  const daemon::otlp::Attributes resource{{"service.name", "sloprobe"},
+                                          {"service.instance.id", "dump:9479"}};
+  auto encode = [&](daemon::otlp::Encoding encoding) {
+    daemon::otlp::StartTimes fresh = starts;
+    return daemon::otlp::EncodeSnapshot(encoding, own, fresh, metrics.Store().get(), external, now,
+                                        resource, "0.1.0");
+  };
+  std::ofstream(out + "/metrics.txt") << prometheus::TextSerializer().Serialize(all);
+  std::ofstream(out + "/request.pb", std::ios::binary) << encode(daemon::otlp::Encoding::kProtobuf);
+  std::ofstream(out + "/request.json") << encode(daemon::otlp::Encoding::kJson);
   return 0;
 }

@@ -6,6 +6,10 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <boost/json/parse.hpp>
+
+#include "daemon/series.hpp"
+
 namespace sloprobe::daemon::otlp {
 namespace {
 
@@ -72,6 +76,45 @@ TEST(Otlp, FamiliesMapToTheDataModel) {
   EXPECT_EQ(p.counts, (std::vector<std::uint64_t>{1, 2, 1}));  // per bucket, +Inf last
   EXPECT_EQ(p.count, 4u);
   EXPECT_DOUBLE_EQ(p.sum, 1.25);
+}
+
+// The start of a store series is when it was made: a series a reload
+// removed and made again starts anew, one that stays keeps its start.
+TEST(Otlp, StoreSeriesStartWhenTheyWereMade) {
+  series::Store store;
+  auto& runs = store.Make<series::Counter>("x_runs_total", "runs", {"probe"});
+  const std::string a = "a", b = "b";
+  auto* kept = &runs.Add({a});
+  auto* replaced = &runs.Add({b});
+  kept->Increment(2);
+  StartTimes starts(1);
+  auto points = [&] {
+    const auto body =
+        EncodeSnapshot(Encoding::kJson, {}, starts, &store, {{"location", "x"}}, 99, {}, "1");
+    const auto json = boost::json::parse(body);
+    std::map<std::string, std::pair<std::uint64_t, double>> out;
+    const auto& metric =
+        json.at("resourceMetrics").at(0).at("scopeMetrics").at(0).at("metrics").at(0);
+    EXPECT_EQ(metric.at("name").as_string(), "x_runs");
+    for (const auto& p : metric.at("sum").at("dataPoints").as_array()) {
+      const auto& attrs = p.at("attributes").as_array();
+      EXPECT_EQ(attrs.size(), 2u);
+      EXPECT_EQ(attrs.at(1).at("key").as_string(), "location");
+      out[std::string(attrs.at(0).at("value").at("stringValue").as_string())] = {
+          std::stoull(std::string(p.at("startTimeUnixNano").as_string())),
+          p.at("asDouble").to_number<double>()};
+    }
+    return out;
+  };
+  const auto first = points();
+  EXPECT_EQ(first.at("a"), std::make_pair(kept->CreatedUnixNano(), 2.0));
+  EXPECT_EQ(first.at("b").first, replaced->CreatedUnixNano());
+  runs.Remove(replaced);
+  replaced = &runs.Add({b});
+  const auto second = points();
+  EXPECT_EQ(second.at("a").first, first.at("a").first);
+  EXPECT_EQ(second.at("b").first, replaced->CreatedUnixNano());
+  EXPECT_GE(second.at("b").first, first.at("b").first);
 }
 
 }  // namespace
