@@ -380,7 +380,7 @@ asio::awaitable<void> Exchange(Stream& stream, beast::tcp_stream& lowest,
   reusable = parser.is_done() && message.keep_alive() && !parser.need_eof();
   HttpResponse response;
   response.status = static_cast<int>(message.result_int());
-  response.headers = message.base();
+  response.headers = std::move(message.base());  // keep_alive() was read above
   response.body = std::move(message.body());
   out.response = std::move(response);
 }
