@@ -86,8 +86,16 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     for (const auto& p : config.probes) {
       AddSlot(p, probes::MakeProbe(p, io.get_executor(), tls, secrets), epoch);
     }
+    DropProbeConfigs();
     SetExternalLabels(config.external_labels);
     metrics.SetConfigReload(true, UnixNow());
+  }
+
+  // Each probe keeps its own configuration; a second copy of every probe's
+  // (about 1.5 KB each) would only take memory.
+  void DropProbeConfigs() {
+    config.probes.clear();
+    config.probes.shrink_to_fit();
   }
 
   // Read by the scrape worker and the OTLP thread, replaced by a reload.
@@ -196,6 +204,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     for (auto& [p, probe] : fresh) AddSlot(*p, std::move(probe), epoch);
     SetExternalLabels(next.external_labels);
     config = std::move(next);
+    DropProbeConfigs();
     if (otlp_changed) {
       if (otlp) {
         otlp->BeginStop(Scheduler::Clock::now());  // no flush: the new one takes over
@@ -255,7 +264,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   }
 
   asio::io_context& io;
-  config::Config config;
+  config::Config config;  // without its probes: the slots hold them
   DaemonOptions options;
   std::shared_ptr<probes::TlsContexts> tls = std::make_shared<probes::TlsContexts>();
   std::map<std::string, Scheduler::ProbeId, std::less<>> by_name;
