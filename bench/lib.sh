@@ -30,10 +30,11 @@ nginx_requests() {
 # start_nginx: a minimal nginx answering GET /health with 200 "ok" on a free
 # port, and taking POST /v1/metrics of any size as an OTLP sink (200, body
 # discarded); room for 30,000 connections; /nginx_status counts requests
-# (nginx_requests). Sets NGINX_PORT.
+# (nginx_requests); files put in $E2E_DIR/nginx/static are served under
+# /static/. Sets NGINX_PORT.
 start_nginx() {
   NGINX_PORT=$(free_port)
-  mkdir -p "$E2E_DIR/nginx"
+  mkdir -p "$E2E_DIR/nginx/static"
   cat >"$E2E_DIR/nginx/nginx.conf" <<CONF
 worker_processes 1;
 worker_rlimit_nofile 65536;
@@ -53,6 +54,7 @@ http {
     location /health { return 200 "ok\n"; }
     location /v1/metrics { client_max_body_size 0; return 200; }
     location = /nginx_status { stub_status; }
+    location /static/ { alias $E2E_DIR/nginx/static/; }
   }
 }
 CONF

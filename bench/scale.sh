@@ -9,7 +9,8 @@
 #   one interval plus 3 s, divided by the requests nginx served meanwhile),
 #   scheduler lag p50/p99 over the same window, with no scrape in it;
 # - RSS under load, total and per probe;
-# - /metrics: time and size of a full scrape (median of 3, curl);
+# - /metrics: time and size of a full scrape (median of 3, curl), beside
+#   nginx sending the same bytes from a file;
 # - OTLP: added by a reload (SIGHUP) pointing at nginx as the sink; the
 #   mean time to snapshot and encode, and to send, over two exports.
 # Then, once per size, the same rate on new connections (what
@@ -86,17 +87,27 @@ window() {
   record "$key.runs" "$(($(nginx_requests) - r0 - 1))"
 }
 
-# scrape PORT KEY: median time and size of three full scrapes.
-scrape() {
+# median URL: median time and size of three fetches of URL.
+median() {
   local i
   for i in 1 2 3; do
-    curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$1/metrics"
-  done | sort -n | sed -n 2p | {
-    read -r t s
-    record "$2.scrape_s" "$t"
-    record "$2.scrape_bytes" "$s"
-  }
-  record "$2.series" "$(curl -sf "http://127.0.0.1:$1/metrics" | grep -vc '^#')"
+    curl -sf -o /dev/null -w '%{time_total} %{size_download}\n' "$1"
+  done | sort -n | sed -n 2p
+}
+
+# scrape PORT KEY: median time and size of three full scrapes, and beside
+# them the peer: nginx sending the same bytes from a file (in the page
+# cache) over loopback, in the same conditions.
+scrape() {
+  local body=$E2E_DIR/nginx/static/metrics.txt t s
+  read -r t s < <(median "http://127.0.0.1:$1/metrics")
+  record "$2.scrape_s" "$t"
+  record "$2.scrape_bytes" "$s"
+  curl -sf -o "$body" "http://127.0.0.1:$1/metrics"
+  record "$2.series" "$(grep -vc '^#' "$body")"
+  read -r t s < <(median "http://127.0.0.1:$NGINX_PORT/static/metrics.txt")
+  record "$2.static_s" "$t"
+  rm -f "$body"
 }
 
 # otlp CONFIG PID PORT KEY: reloads CONFIG with an OTLP section and waits
@@ -234,6 +245,8 @@ rows = [
     ("RSS after OTLP exports (MB)", lambda n: f"{r[f'ka-{n}.rss_otlp'] / 1e6:.1f}"),
     ("blackbox_exporter RSS (MB)", lambda n: f"{r[f'bb-{n}.rss'] / 1e6:.1f}"),
     ("/metrics scrape (ms, median of 3)", lambda n: f"{r[f'ka-{n}.scrape_s'] * 1e3:.1f}"),
+    ("nginx sending the same bytes from a file (ms, median of 3)", lambda n: f"{r[f'ka-{n}.static_s'] * 1e3:.1f}"),
+    ("ratio, scrape / nginx file", lambda n: f"{r[f'ka-{n}.scrape_s'] / r[f'ka-{n}.static_s']:.1f}x"),
     ("/metrics size (MB) / samples", lambda n: f"{r[f'ka-{n}.scrape_bytes'] / 1e6:.2f} / {r[f'ka-{n}.series']:.0f}"),
     ("OTLP snapshot and encode (ms, mean)", lambda n: f"{r[f'ka-{n}.otlp_snapshot_s'] * 1e3:.1f}"),
     ("OTLP request (ms, mean)", lambda n: f"{r[f'ka-{n}.otlp_send_s'] * 1e3:.1f}"),

@@ -50,10 +50,14 @@ struct Piece {
 };
 using Producer = std::function<bool(std::string&)>;
 
-// The next piece of a streamed body. The frame holds the producer, so it
-// lives until the worker is done with it even if the connection is gone.
-asio::awaitable<Piece> NextPiece(std::shared_ptr<Producer> producer) {
+// The next piece of a streamed body, made in `storage` (a piece already
+// sent, so that its memory serves again instead of being given back and
+// faulted in anew for each one). The frame holds the producer, so it lives
+// until the worker is done with it even if the connection is gone.
+asio::awaitable<Piece> NextPiece(std::shared_ptr<Producer> producer, std::string storage = {}) {
   Piece p;
+  storage.clear();
+  p.text = std::move(storage);
   try {
     p.more = (*producer)(p.text);
   } catch (const std::exception& e) {
@@ -220,9 +224,11 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     lowest.expires_after(limits.idle_timeout);
     auto [hec, header_bytes] = co_await http::async_write_header(stream, serializer, kTuple);
     if (hec) co_return false;
-    // While one piece is being sent, the worker makes the next.
+    // While one piece is being sent, the worker makes the next in the
+    // storage of the one before.
     using namespace asio::experimental::awaitable_operators;
     auto piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
+    std::string spare;
     for (;;) {
       if (stopped || piece.error) {
         if (piece.error) LogWarn("cannot finish an answer", {{"error", *piece.error}});
@@ -235,13 +241,15 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         break;
       }
       if (piece.text.empty()) {  // an empty chunk would end the body
-        piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
+        piece = co_await asio::co_spawn(worker, NextPiece(producer, std::move(piece.text)),
+                                        asio::use_awaitable);
         continue;
       }
-      auto [sent, next] =
-          co_await (WriteChunk(stream, lowest, piece.text) &&
-                    asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable));
+      auto [sent, next] = co_await (
+          WriteChunk(stream, lowest, piece.text) &&
+          asio::co_spawn(worker, NextPiece(producer, std::move(spare)), asio::use_awaitable));
       if (!sent) co_return false;
+      spare = std::move(piece.text);
       piece = std::move(next);
     }
     lowest.expires_after(limits.idle_timeout);

@@ -39,7 +39,10 @@ void AppendUnsigned(std::string& out, std::uint64_t v) {
 }
 
 void AppendEscaped(std::string& out, std::string_view value) {
-  if (value.find_first_of("\n\\\"") == std::string_view::npos) {
+  // Not find_first_of: that is a memchr over the set for every character.
+  const bool plain = std::none_of(value.begin(), value.end(),
+                                  [](char c) { return c == '\n' || c == '\\' || c == '"'; });
+  if (plain) {
     out += value;  // the usual case: nothing to escape
     return;
   }
@@ -93,6 +96,9 @@ FamilyBase::FamilyBase(Store& store, std::string name, std::string help, Type ty
   for (std::size_t i = 0; i < label_names_.size(); ++i) order_.push_back(i);
   std::sort(order_.begin(), order_.end(),
             [&](std::size_t a, std::size_t b) { return label_names_[a] < label_names_[b]; });
+  for (const std::size_t i : order_) {
+    keys_.push_back((keys_.empty() ? "" : ",") + label_names_[i] + "=\"");
+  }
 }
 
 void FamilyBase::Link(Series& s, std::initializer_list<std::string_view> values) {
@@ -114,11 +120,9 @@ void FamilyBase::Unlink(Series& s) {
 
 void FamilyBase::Labels(std::string& labels, const Series& s, std::string_view external) const {
   labels.clear();
-  for (const std::size_t i : order_) {
-    if (!labels.empty()) labels += ',';
-    labels += label_names_[i];
-    labels += "=\"";
-    AppendEscaped(labels, s.values_[i]);
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    labels += keys_[k];
+    AppendEscaped(labels, s.values_[order_[k]]);
     labels += '"';
   }
   if (!external.empty()) {
@@ -173,16 +177,20 @@ void FamilyBase::WriteSeries(std::string& out, const Series& s, std::string& lab
     case Type::kHistogram: {
       const auto& h = static_cast<const Histogram&>(s);
       const auto& texts = h.BucketBounds().Texts();
+      // `name_bucket{labels,le="`, written once and copied for each bucket.
+      const std::size_t prefix_at = out.size();
+      out += name_;
+      out += "_bucket{";
+      if (!labels.empty()) {
+        out += labels;
+        out += ',';
+      }
+      out += "le=\"";
+      const std::size_t prefix_size = out.size() - prefix_at;
       std::uint64_t cumulative = 0;
       for (std::size_t i = 0; i <= texts.size(); ++i) {
         cumulative += h.CountAt(i);
-        out += name_;
-        out += "_bucket{";
-        if (!labels.empty()) {
-          out += labels;
-          out += ',';
-        }
-        out += "le=\"";
+        if (i > 0) out.append(out, prefix_at, prefix_size);
         out += i < texts.size() ? std::string_view(texts[i]) : std::string_view("+Inf");
         out += "\"} ";
         AppendUnsigned(out, cumulative);

@@ -160,6 +160,8 @@ class FamilyBase {
   std::vector<std::string> label_names_;
   // Label indexes in name order: the order every Prometheus client writes.
   std::vector<std::size_t> order_;
+  // For each of them, `name="` (`,name="` after the first).
+  std::vector<std::string> keys_;
   Series* head_ = nullptr;
   Series* tail_ = nullptr;
 };

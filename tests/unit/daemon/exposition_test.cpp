@@ -129,6 +129,17 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// prometheus-cpp's text of the store's Collect(): Metrics::Collect() also
+// holds the registry's families, which WriteText leaves out.
+std::string StoreReference(const Metrics& metrics, prometheus::Registry& registry,
+                           const std::vector<ClientMetric::Label>& external) {
+  auto families = metrics.Collect(external);
+  std::set<std::string> own;
+  for (const auto& f : registry.Collect()) own.insert(f.name);
+  std::erase_if(families, [&](const MetricFamily& f) { return own.contains(f.name); });
+  return prometheus::TextSerializer().Serialize(families);
+}
+
 // The store writes its series straight from the nodes, buckets first; the
 // same lines as prometheus-cpp's serializer makes of the store's Collect(),
 // external labels included, and both omit families without series.
@@ -143,19 +154,30 @@ TEST(Exposition, StoreTextHasTheLinesOfItsCollectedFamilies) {
   const std::vector<ClientMetric::Label> external{{"location", "eu \"west\""}};
   std::string text;
   metrics.WriteText(text, external);
-  auto families = metrics.Collect(external);
-  // Metrics::Collect() also holds the registry's families; WriteText does not.
-  std::set<std::string> own;
-  for (const auto& f : registry->Collect()) own.insert(f.name);
-  std::erase_if(families, [&](const MetricFamily& f) { return own.contains(f.name); });
   EXPECT_EQ(text.find("sloprobe_llm"), std::string::npos);
   EXPECT_EQ(text.find("sloprobe_scheduler_lag"), std::string::npos);  // the registry's
   EXPECT_NE(
       text.find(
           R"(phase="ttfb",probe="health",step="request",location="eu \"west\"",le="0.025"} 1)"),
       std::string::npos);
-  auto expected = prometheus::TextSerializer().Serialize(families);
-  EXPECT_EQ(Lines(text), Lines(expected));
+  EXPECT_EQ(Lines(text), Lines(StoreReference(metrics, *registry, external)));
+}
+
+// Label values with a quote, a backslash and a line break (an LLM probe's
+// model) are escaped in the store's text as prometheus-cpp escapes them.
+TEST(Exposition, StoreTextEscapesLabelValues) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  auto chat = metrics.ForProbe(Probes()[2]);
+  probes::ProbeResult llm = Outcome(80ms, probes::Reason::kOk, "request");
+  llm.stream.emplace();
+  llm.stream->ttft = 41ms;
+  llm.stream->gaps = {1ms};
+  chat->Record(llm, 1e9);
+  std::string text;
+  metrics.WriteText(text, {});
+  EXPECT_NE(text.find(R"(model="m \"quoted\" \\ back\nslash")"), std::string::npos);
+  EXPECT_EQ(Lines(text), Lines(StoreReference(metrics, *registry, {})));
 }
 
 TEST(Exposition, AddLabelsAppendsToEverySeriesAndLeavesOwnLabelsAlone) {
