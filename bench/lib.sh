@@ -35,6 +35,9 @@ nginx_requests() {
 start_nginx() {
   NGINX_PORT=$(free_port)
   mkdir -p "$E2E_DIR/nginx/static"
+  # Run as root, nginx's workers are `nobody`: they may pass through to the
+  # files it serves, and read nothing else of the run's directory.
+  chmod o+x "$E2E_DIR" "$E2E_DIR/nginx" "$E2E_DIR/nginx/static"
   cat >"$E2E_DIR/nginx/nginx.conf" <<CONF
 worker_processes 1;
 worker_rlimit_nofile 65536;

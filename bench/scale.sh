@@ -17,7 +17,7 @@
 # blackbox_exporter always does) and blackbox_exporter itself, driven
 # through /probe by a second sloprobe whose own CPU is not counted. Then
 # ttfb accuracy against the testbed's ground truth, alone and beside the
-# largest size.
+# largest size, for sloprobe and for a minimal raw-socket client.
 # Last, idle RSS: 100 probes between runs.
 #
 # Usage: bench/scale.sh [BUILD_DIR] [SECONDS] [RATE] [SIZES]
@@ -139,7 +139,9 @@ curl -sf "http://127.0.0.1:$bb_port/probe?module=http_2xx&target=$health" |
 # Timing accuracy at full load: a probe of the testbed, which injects 2-10 ms
 # and records when it wrote each first byte (as bench/ttfb_accuracy.sh), run
 # alone now and, after the sizes, beside the largest one at RATE (with
-# blackbox_exporter stopped); ttfb from the debug log.
+# blackbox_exporter stopped); ttfb from the debug log. The peer is the
+# minimal raw-socket client (bench/raw_ttfb.py) in the same two places: what
+# the load costs any client on this machine, the ground truth's included.
 start_testbed "$build/testbed/sloprobe-testbed"
 base="http://127.0.0.1:$TESTBED_PORT"
 printf -- '- {route: /health, delay: 2ms, delay_random: 8ms}\n' |
@@ -158,7 +160,22 @@ accuracy() {
   grep 'msg="probe run" probe=acc ' "$E2E_DIR/$label.log" |
     sed -n 's/.*ttfb_seconds=\([0-9.]*\).*/\1/p' >"$E2E_DIR/$label-ttfb.txt"
 }
+# accuracy_raw LABEL N: the raw-socket client's 500 requests (kept alive,
+# 20 ms apart) beside N probes at RATE in a sloprobe that is not measured.
+accuracy_raw() {
+  local label=$1 n=$2
+  if [ "$n" -gt 0 ]; then
+    probes_config "$n" "$health" true >"$E2E_DIR/$label.yml"
+    launch "$label" "$E2E_DIR/$label.yml"
+    sleep $((n / rate + 3))
+  fi
+  curl -sf -X DELETE "$base/admin/records"
+  python3 "$root/bench/raw_ttfb.py" "$TESTBED_PORT" /health 500 reuse >"$E2E_DIR/$label-ttfb.txt"
+  curl -sf "$base/admin/records" >"$E2E_DIR/$label-records.json"
+  if [ "$n" -gt 0 ]; then stop "$PID"; fi
+}
 accuracy acc-alone 0  # first, on a quiet machine
+accuracy_raw raw-alone 0
 
 for n in $sizes; do
   warm=$((n / rate + 3))
@@ -196,6 +213,7 @@ done
 
 stop "$bb_pid"
 accuracy acc-loaded "${sizes##* }"
+accuracy_raw raw-loaded "${sizes##* }"
 
 # Idle: 100 probes planned once an hour, between runs.
 probes_config 100 "$health" true 3600000 >"$E2E_DIR/idle.yml"
@@ -265,12 +283,13 @@ def errors(name):
     k = min(len(truth), len(measured))
     return sorted((m - t) * 1e3 for m, t in zip(measured[:k], truth[:k]))
 def q(xs, p): return xs[min(len(xs) - 1, int(p * len(xs)))]
-alone, loaded = errors("acc-alone"), errors("acc-loaded")
+runs = [errors(name) for name in ("acc-alone", "raw-alone", "acc-loaded", "raw-loaded")]
+beside = f"beside {int(sizes[-1]):,} probes at {rate:,}/s"
 print()
-print(f"| ttfb error vs ground truth (ms) | alone | beside {int(sizes[-1]):,} probes at {rate:,}/s |")
-print("|---|---|---|")
+print(f"| ttfb error vs ground truth (ms) | sloprobe alone | raw socket alone | sloprobe {beside} | raw socket {beside} |")
+print("|---|---|---|---|---|")
 for label, p in (("p50", 0.5), ("p99", 0.99)):
-    print(f"| {label} | {q(alone, p):.3f} | {q(loaded, p):.3f} |")
-print(f"| min / max | {alone[0]:.3f} / {alone[-1]:.3f} | {loaded[0]:.3f} / {loaded[-1]:.3f} |")
-print(f"| samples | {len(alone)} | {len(loaded)} |")
+    print(f"| {label} | " + " | ".join(f"{q(xs, p):.3f}" for xs in runs) + " |")
+print("| min / max | " + " | ".join(f"{xs[0]:.3f} / {xs[-1]:.3f}" for xs in runs) + " |")
+print("| samples | " + " | ".join(str(len(xs)) for xs in runs) + " |")
 PY
