@@ -211,15 +211,17 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     }
   }
 
-  // Sends `response`'s header, then each piece the producer makes as one
-  // chunk, as soon as it is made. False when the connection cannot go on:
-  // a write failed, or the producer failed after the status was sent (the
-  // client sees a body without its last chunk, so it cannot take it for
-  // complete).
+  // Sends `response`'s header, then each piece the producer makes as soon
+  // as it is made: as one chunk each when `chunked` (HTTP/1.1), else as
+  // they are, the end of the connection ending the body (HTTP/1.0). False
+  // when the connection cannot go on: a write failed, or the producer failed
+  // or the server stopped after the status was sent. A client then must not
+  // take what it got for the whole body: a chunked one lacks its last chunk,
+  // and a connection that ends the body is reset instead of closed.
   template <typename Stream>
-  asio::awaitable<bool> WriteChunked(Stream& stream, beast::tcp_stream& lowest,
-                                     http::response<http::empty_body>& response,
-                                     std::shared_ptr<Producer> producer) {
+  asio::awaitable<bool> WriteStreamed(Stream& stream, beast::tcp_stream& lowest,
+                                      http::response<http::empty_body>& response,
+                                      std::shared_ptr<Producer> producer, bool chunked) {
     http::response_serializer<http::empty_body> serializer{response};
     lowest.expires_after(limits.idle_timeout);
     auto [hec, header_bytes] = co_await http::async_write_header(stream, serializer, kTuple);
@@ -232,10 +234,11 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     for (;;) {
       if (stopped || piece.error) {
         if (piece.error) LogWarn("cannot finish an answer", {{"error", *piece.error}});
+        if (!chunked) Reset(lowest);
         co_return false;
       }
       if (!piece.more) {
-        if (!piece.text.empty() && !co_await WriteChunk(stream, lowest, piece.text)) {
+        if (!piece.text.empty() && !co_await WritePiece(stream, lowest, piece.text, chunked)) {
           co_return false;
         }
         break;
@@ -246,23 +249,33 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         continue;
       }
       auto [sent, next] = co_await (
-          WriteChunk(stream, lowest, piece.text) &&
+          WritePiece(stream, lowest, piece.text, chunked) &&
           asio::co_spawn(worker, NextPiece(producer, std::move(spare)), asio::use_awaitable));
       if (!sent) co_return false;
       spare = std::move(piece.text);
       piece = std::move(next);
     }
+    if (!chunked) co_return true;
     lowest.expires_after(limits.idle_timeout);
     auto [lec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kTuple);
     co_return !lec;
   }
 
   template <typename Stream>
-  asio::awaitable<bool> WriteChunk(Stream& stream, beast::tcp_stream& lowest,
-                                   const std::string& text) {
+  asio::awaitable<bool> WritePiece(Stream& stream, beast::tcp_stream& lowest,
+                                   const std::string& text, bool chunked) {
     lowest.expires_after(limits.idle_timeout);
-    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), kTuple);
+    auto [ec, n] =
+        chunked ? co_await asio::async_write(stream, http::make_chunk(asio::buffer(text)), kTuple)
+                : co_await asio::async_write(stream, asio::buffer(text), kTuple);
     co_return !ec;
+  }
+
+  // Ends the connection with a reset (SO_LINGER 0), not an orderly close.
+  static void Reset(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().set_option(tcp::socket::linger(true, 0), ignored);
+    stream.socket().close(ignored);
   }
 
   // Reads requests and answers them until the client or an error ends it.
@@ -315,23 +328,6 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         if (stopped) break;  // stopped while the password was checked
         r = handler(request);
       }
-      const bool chunked =
-          r.stream && request.version() >= 11 && request.method() != http::verb::head;
-      if (r.stream && !chunked) {
-        // HTTP/1.0 knows no chunks: the pieces are gathered into one body.
-        auto producer = std::make_shared<Producer>(std::move(r.stream));
-        for (bool more = true; more;) {
-          auto piece = co_await asio::co_spawn(worker, NextPiece(producer), asio::use_awaitable);
-          if (stopped) co_return;
-          if (piece.error) {
-            r = {500, "text/plain; charset=utf-8",
-                 "cannot make the answer: " + *piece.error + "\n"};
-            break;
-          }
-          r.body += piece.text;
-          more = piece.more;
-        }
-      }
       auto head = [&](auto& response) {
         response.set(http::field::server, "sloprobe");
         response.set(http::field::content_type, r.content_type);
@@ -341,13 +337,29 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         }
         response.keep_alive(request.keep_alive() && !stopped);
       };
-      if (chunked) {
+      if (r.stream) {
+        // A body made piece by piece, sent as it is made: in chunks for
+        // HTTP/1.1, delimited by the end of the connection for HTTP/1.0 (a
+        // length would mean making it all first). HEAD gets the same header
+        // and nothing is made.
+        const bool chunked = request.version() >= 11;
         http::response<http::empty_body> response{static_cast<http::status>(r.status),
                                                   request.version()};
         head(response);
-        response.chunked(true);
-        if (!co_await WriteChunked(stream, lowest, response,
-                                   std::make_shared<Producer>(std::move(r.stream))) ||
+        if (chunked) {
+          response.chunked(true);
+        } else {
+          response.keep_alive(false);
+        }
+        if (request.method() == http::verb::head) {
+          http::response_serializer<http::empty_body> serializer{response};
+          lowest.expires_after(limits.idle_timeout);
+          auto [wec, written] = co_await http::async_write_header(stream, serializer, kTuple);
+          if (wec || !response.keep_alive()) break;
+          continue;
+        }
+        if (!co_await WriteStreamed(stream, lowest, response,
+                                    std::make_shared<Producer>(std::move(r.stream)), chunked) ||
             !response.keep_alive()) {
           break;
         }

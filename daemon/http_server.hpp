@@ -40,8 +40,9 @@ class HttpServer {
     std::string body;
     // When set, the body is made piece by piece on the server's worker
     // thread: each call appends the next piece to its argument and returns
-    // false after the last. Pieces go out as HTTP/1.1 chunks as they are
-    // made (one body for HTTP/1.0 and HEAD), so that a large body (a scrape
+    // false after the last. Pieces go out as they are made (HTTP/1.1
+    // chunks; for HTTP/1.0 the end of the connection ends the body; HEAD
+    // makes none), so that a large body (a scrape
     // of 10,000 probes, about 100 MB) neither holds up the probes' thread
     // nor sits in memory whole. It must be safe to call from the worker.
     std::function<bool(std::string&)> stream;

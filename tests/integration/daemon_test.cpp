@@ -140,9 +140,13 @@ TEST(Daemon, ServesMetricsAndLifecycleEndpoints) {
   EXPECT_EQ(HttpRequest(d.Port(), "GET", "/-/ready").status, 200);
   EXPECT_EQ(HttpRequest(d.Port(), "GET", "/nope").status, 404);
   EXPECT_EQ(HttpRequest(d.Port(), "POST", "/metrics").status, 405);
+  // HEAD: the header a GET gets, without the body.
   const auto head = HttpRequest(d.Port(), "HEAD", "/metrics");
   EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.content_type, metrics.content_type);
+  EXPECT_TRUE(head.chunked);
   EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(HttpRequest(d.Port(), "HEAD", "/-/healthy").status, 200);
 }
 
 TEST(Daemon, LogsStateChangesNotEveryRun) {
