@@ -222,9 +222,9 @@ sleep 2
 record idle.rss "$(rss_bytes "$PID")"
 stop "$PID"
 
-python3 - "$results" "$E2E_DIR" "$seconds" "$rate" $sizes <<'PY'
+python3 - "$root/bench" "$results" "$E2E_DIR" "$seconds" "$rate" $sizes <<'PY'
 import re, sys
-results, d, seconds, rate, sizes = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+bench, results, d, seconds, rate, sizes = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
 r = {}
 for line in open(results):
     k, v = line.split()
@@ -275,15 +275,9 @@ for label, f in rows:
     print(f"| {label} | " + " | ".join(f(n) for n in sizes) + " |")
 print()
 print(f"Idle RSS (100 probes, between runs): {r['idle.rss'] / 1e6:.1f} MB")
-import json
-def errors(name):
-    truth = [x["actual_ns"] / 1e9 for x in json.load(open(f"{d}/{name}-records.json"))
-             if x["path"] == "/health"]
-    measured = [float(x) for x in open(f"{d}/{name}-ttfb.txt")]
-    k = min(len(truth), len(measured))
-    return sorted((m - t) * 1e3 for m, t in zip(measured[:k], truth[:k]))
-def q(xs, p): return xs[min(len(xs) - 1, int(p * len(xs)))]
-runs = [errors(name) for name in ("acc-alone", "raw-alone", "acc-loaded", "raw-loaded")]
+sys.path.insert(0, bench)
+from ttfb_errors import errors, quantile as q
+runs = [errors(d, name) for name in ("acc-alone", "raw-alone", "acc-loaded", "raw-loaded")]
 beside = f"beside {int(sizes[-1]):,} probes at {rate:,}/s"
 print()
 print(f"| ttfb error vs ground truth (ms) | sloprobe alone | raw socket alone | sloprobe {beside} | raw socket {beside} |")

@@ -63,21 +63,15 @@ curl_case curl-reuse ''
 raw_case raw-new new
 raw_case raw-reuse reuse
 
-python3 - "$E2E_DIR" <<'PY'
-import json, sys
+python3 - "$E2E_DIR" "$root/bench" <<'PY'
+import sys
 d = sys.argv[1]
-def errors(name):
-    truth = [r["actual_ns"] / 1e9 for r in json.load(open(f"{d}/{name}-records.json"))
-             if r["path"] == "/health"]
-    measured = [float(x) for x in open(f"{d}/{name}-ttfb.txt")]
-    k = min(len(truth), len(measured))
-    return sorted((m - t) * 1e3 for m, t in zip(measured[:k], truth[:k]))
-def q(xs, p):
-    return xs[min(len(xs) - 1, int(p * len(xs)))]
+sys.path.insert(0, sys.argv[2])
+from ttfb_errors import errors, quantile as q
 print("| ttfb error vs ground truth (ms) | sloprobe | curl | raw socket reference |")
 print("|---|---|---|---|")
 for label, kind in (("new connection per request", "new"), ("keep-alive", "reuse")):
-    cols = [errors(f"{client}-{kind}") for client in ("sloprobe", "curl", "raw")]
+    cols = [errors(d, f"{client}-{kind}") for client in ("sloprobe", "curl", "raw")]
     for name, p in (("p50", 0.5), ("p99", 0.99)):
         print(f"| {label}, {name} | " + " | ".join(f"{q(c, p):.3f}" for c in cols) + " |")
     print(f"| {label}, min / max | " + " | ".join(f"{c[0]:.3f} / {c[-1]:.3f}" for c in cols) + " |")
