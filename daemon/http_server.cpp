@@ -166,6 +166,13 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       const auto& sans = policy->config.tls->client_allowed_sans;
       if (!sans.empty() && !ClientSanAllowed(tls.native_handle(), sans)) co_return;
       co_await Serve(tls, stream, buffer);
+      // close_notify: without it a client cannot tell the end of a body
+      // that the connection ends (HTTP/1.0) from a cut-off one. Bounded:
+      // it also waits for the client's own close_notify.
+      if (stream.socket().is_open()) {
+        stream.expires_after(std::chrono::seconds(1));
+        co_await tls.async_shutdown(kTuple);
+      }
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

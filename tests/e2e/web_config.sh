@@ -139,6 +139,27 @@ echo "$headers" | grep -qi '^www-authenticate: Basic' || fail "401 without a Bas
 echo "$headers" | grep -qi '^x-content-type-options: nosniff' || fail "configured header missing: $headers"
 body=$(curl -s -u prometheus:scrape-pw-4f1e "${ca_a[@]}" "https://127.0.0.1:$S_PORT/metrics")
 echo "$body" | grep -q '^sloprobe_probe_runs_total{probe="refused"}' || fail "no metrics over TLS: $body"
+# HTTP/1.0 has no chunks: the end of the connection ends the body, so the
+# server must end TLS with close_notify or a client could not tell a whole
+# body from a cut-off one (Python raises on an end without it here).
+ended=$(python3 - "$S_PORT" "$d/ca-a.crt" "$(printf prometheus:scrape-pw-4f1e | base64)" <<'PY'
+import socket, ssl, sys
+port, ca, auth = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                     server_hostname="127.0.0.1", suppress_ragged_eofs=False) as s:
+    s.sendall(f"GET /metrics HTTP/1.0\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except ssl.SSLEOFError:
+        print("no close_notify")
+        sys.exit()
+print("whole" if b'\nsloprobe_probe_runs_total{probe="refused"}' in data and data.endswith(b"\n") else "short")
+PY
+)
+[ "$ended" = whole ] || fail "HTTP/1.0 scrape over TLS: $ended"
 plain=$(curl -s --max-time 5 "http://127.0.0.1:$S_PORT/metrics" || true)
 echo "$plain" | grep -q 'HTTP request to an HTTPS server' || fail "plain HTTP to the TLS port: '$plain'"
 [ "$(code "$S_PORT" /-/reload "${ca_a[@]}" -X POST)" = 401 ] || fail "lifecycle endpoint without credentials"
@@ -148,7 +169,7 @@ big_header=$(head -c 20000 /dev/zero | tr '\0' a)
 [ "$(code "$S_PORT" /metrics "${ca_a[@]}" -H "X-Big: $big_header")" = 431 ] || fail "oversized header"
 head -c 100000 /dev/zero >"$d/big.body"
 got=$(code "$S_PORT" /-/reload "${ca_a[@]}" --data-binary @"$d/big.body"); [ "$got" = 413 ] || fail "oversized body: $got"
-passed=$((passed + 6))
+passed=$((passed + 7))
 grep -q 'scrape-pw-4f1e' "$d/sloprobe-auth.log" && fail "the password reached the log"
 
 # --- a real Prometheus scrapes over TLS with basic authentication
