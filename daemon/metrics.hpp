@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -134,10 +135,13 @@ class Metrics {
   std::unique_ptr<ProbeMetrics> ForProbe(const config::ProbeConfig& config);
 
   void ObserveSchedulerLag(double seconds) { scheduler_lag_->Observe(seconds); }
-  // The per-probe series in the text format, `external` labels on each.
+  // The per-probe series in the text format, `external` labels on each, in
+  // one piece: what a scrape sends piece by piece (series::TextCursor).
   void WriteText(std::string& out,
                  const std::vector<prometheus::ClientMetric::Label>& external) const {
-    store_->Write(out, external);
+    series::TextCursor cursor(store_, external);
+    while (cursor.Next(out, std::numeric_limits<std::size_t>::max())) {
+    }
   }
   // For reading the per-probe series a piece at a time (series::TextCursor).
   std::shared_ptr<const series::Store> Store() const { return store_; }

@@ -313,12 +313,6 @@ class JsonEncoder final : public Encoder {
   boost::json::array metrics_;
 };
 
-template <typename... Args>
-std::unique_ptr<Encoder> MakeEncoder(Encoding encoding, const Args&... args) {
-  if (encoding == Encoding::kJson) return std::make_unique<JsonEncoder>(args...);
-  return std::make_unique<ProtobufEncoder>(args...);
-}
-
 void Append(Encoder& encoder, const Request& r) {
   std::vector<AttributeView> attributes;
   for (const auto& m : r.metrics) {
@@ -440,11 +434,8 @@ void StartTimes::EndPass() {
 }
 
 Request ToRequest(const std::vector<prometheus::MetricFamily>& families, StartTimes& starts,
-                  std::uint64_t now, Attributes resource, std::string scope_version) {
+                  std::uint64_t now) {
   Request request;
-  request.resource = std::move(resource);
-  request.scope_version = std::move(scope_version);
-  request.time_unix_nano = now;
   for (const auto& family : families) {
     if (family.metric.empty()) continue;
     Metric m;
@@ -488,26 +479,19 @@ Request ToRequest(const std::vector<prometheus::MetricFamily>& families, StartTi
   return request;
 }
 
-namespace {
-
-std::string Encode(Encoding encoding, const Request& r) {
-  auto encoder = MakeEncoder(encoding, r.time_unix_nano, r.resource, r.scope_name, r.scope_version);
-  Append(*encoder, r);
-  return encoder->Finish();
-}
-
-}  // namespace
-
-std::string EncodeProtobuf(const Request& r) { return Encode(Encoding::kProtobuf, r); }
-std::string EncodeJson(const Request& r) { return Encode(Encoding::kJson, r); }
-
 std::string EncodeSnapshot(Encoding encoding, const std::vector<prometheus::MetricFamily>& families,
                            StartTimes& starts, const series::Store* store,
                            const std::vector<prometheus::ClientMetric::Label>& external,
                            std::uint64_t now, const Attributes& resource,
                            std::string_view scope_version) {
-  const auto request = ToRequest(families, starts, now, {}, {});
-  auto encoder = MakeEncoder(encoding, now, resource, request.scope_name, scope_version);
+  const auto request = ToRequest(families, starts, now);
+  constexpr std::string_view kScope = "sloprobe";
+  std::unique_ptr<Encoder> encoder;
+  if (encoding == Encoding::kJson) {
+    encoder = std::make_unique<JsonEncoder>(now, resource, kScope, scope_version);
+  } else {
+    encoder = std::make_unique<ProtobufEncoder>(now, resource, kScope, scope_version);
+  }
   Append(*encoder, request);
   if (store != nullptr) AppendStore(*encoder, *store, external);
   return encoder->Finish();

@@ -44,10 +44,6 @@ struct Metric {
 };
 
 struct Request {
-  Attributes resource;
-  std::string scope_name = "sloprobe";
-  std::string scope_version;
-  std::uint64_t time_unix_nano = 0;
   std::vector<Metric> metrics;
 };
 
@@ -82,10 +78,7 @@ class StartTimes {
 // Sum (name without "_total"), gauge -> Gauge, histogram -> cumulative
 // Histogram with explicit bounds; labels become attributes.
 Request ToRequest(const std::vector<prometheus::MetricFamily>& families, StartTimes& starts,
-                  std::uint64_t now_unix_nano, Attributes resource, std::string scope_version);
-
-std::string EncodeProtobuf(const Request& request);
-std::string EncodeJson(const Request& request);
+                  std::uint64_t now_unix_nano);
 
 enum class Encoding { kProtobuf, kJson };
 

@@ -265,19 +265,6 @@ std::string ExternalText(const std::vector<prometheus::ClientMetric::Label>& ext
 
 }  // namespace
 
-void Store::Write(std::string& out,
-                  const std::vector<prometheus::ClientMetric::Label>& external) const {
-  const auto text = ExternalText(external);
-  std::string labels;
-  const std::lock_guard lock(mutex_);
-  for (const auto& f : families_) {
-    const Series* s = f->FirstLive();
-    if (s == nullptr) continue;
-    f->WriteHeader(out);
-    for (; s != nullptr; s = FamilyBase::NextLive(*s)) f->WriteSeries(out, *s, labels, text);
-  }
-}
-
 std::vector<prometheus::MetricFamily> Store::Collect(
     const std::vector<prometheus::ClientMetric::Label>& external) const {
   std::vector<prometheus::MetricFamily> out;

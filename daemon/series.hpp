@@ -206,9 +206,6 @@ class Store {
     return ref;
   }
 
-  // The text format of every series, each with `external` labels added;
-  // families without series are left out.
-  void Write(std::string& out, const std::vector<prometheus::ClientMetric::Label>& external) const;
   // The same as prometheus-cpp's data model, for tests.
   std::vector<prometheus::MetricFamily> Collect(
       const std::vector<prometheus::ClientMetric::Label>& external = {}) const;

@@ -54,7 +54,7 @@ TEST(Otlp, FamiliesMapToTheDataModel) {
                 .Add({{"probe", "p"}}, prometheus::Histogram::BucketBoundaries{0.1, 0.5});
   for (double v : {0.05, 0.2, 0.3, 0.7}) h.Observe(v);
   StartTimes starts(10);
-  const auto r = ToRequest(registry.Collect(), starts, 99, {{"service.name", "sloprobe"}}, "1");
+  const auto r = ToRequest(registry.Collect(), starts, 99);
   ASSERT_EQ(r.metrics.size(), 3u);
   std::map<std::string, const Metric*> by_name;
   for (const auto& m : r.metrics) by_name[m.name] = &m;
