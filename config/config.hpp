@@ -185,6 +185,19 @@ struct LlmStream {
 
 enum class ProbeType { kHttp, kScenario, kLlmStream };
 
+// "http", "scenario", "llm_stream": the config's spelling.
+constexpr std::string_view ProbeTypeName(ProbeType type) {
+  switch (type) {
+    case ProbeType::kHttp:
+      return "http";
+    case ProbeType::kScenario:
+      return "scenario";
+    case ProbeType::kLlmStream:
+      return "llm_stream";
+  }
+  return "";
+}
+
 struct ProbeConfig {
   std::string name;
   ProbeType type = ProbeType::kHttp;

@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -26,7 +27,9 @@
 #include "daemon/metrics.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/otlp_exporter.hpp"
+#include "daemon/recent.hpp"
 #include "daemon/scheduler.hpp"
+#include "daemon/status_page.hpp"
 #include "daemon/version.hpp"
 #include "daemon/web_security.hpp"
 #include "probes/probe.hpp"
@@ -39,6 +42,10 @@ using probes::Reason;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// What the status page summarises, and how many probes it shows at most.
+constexpr auto kStatusWindow = std::chrono::minutes(15);
+constexpr std::size_t kStatusRows = 500;
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -61,6 +68,14 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     std::optional<Reason> last_cleanup;  // of the last cleanup failure, while failing
     bool held = false;                   // the last run asked to wait (429 Retry-After)
     bool retired = false;                // removed or replaced by a reload; its runs record nothing
+    // For the status page.
+    std::unique_ptr<RecentRuns> recent;
+    std::optional<double> last_run_unix;
+    double last_seconds = 0;
+    std::optional<double> failure_unix;  // the last failed run's
+    Reason failure_reason = Reason::kOk;
+    std::string failure_step;
+    std::string failure_detail;
   };
   struct Run {
     Scheduler::ProbeId probe = 0;
@@ -111,6 +126,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     auto slot = std::make_shared<Slot>();
     slot->probe = std::move(probe);
     slot->metrics = metrics.ForProbe(p);
+    slot->recent = std::make_unique<RecentRuns>(kStatusWindow, p.interval,
+                                                p.type == config::ProbeType::kLlmStream);
     const auto id =
         scheduler.Add(p.name,
                       {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
@@ -345,12 +362,63 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       if (started && !stopping) return {200, "text/plain; charset=utf-8", "Ready\n"};
       return {503, "text/plain; charset=utf-8", "Not Ready\n"};
     }
-    if (path == "/") {
-      return {200, "text/html; charset=utf-8",
-              "<!doctype html><html><head><title>sloprobe</title></head><body>"
-              "<h1>sloprobe</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n"};
-    }
+    if (path == "/") return {200, "text/html; charset=utf-8", RenderStatusPage(Status(target))};
     return {404, "text/plain; charset=utf-8", "Not Found\n"};
+  }
+
+  // The status page's rows: those whose name holds ?probe=, worst first.
+  // Beyond kStatusRows probes, the ones whose last run failed are chosen
+  // first, then by name; only the rows shown are summarised, so that the
+  // page costs the probes' thread little however many probes there are.
+  StatusPage Status(std::string_view target) const {
+    StatusPage page;
+    page.now_unix = UnixNow();
+    page.window_seconds = std::chrono::duration<double>(kStatusWindow).count();
+    page.version = std::string(kVersion);
+    page.total = by_name.size();
+    if (const auto url = boost::urls::parse_origin_form(target)) {
+      const auto params = url->params();
+      if (const auto it = params.find("probe"); it != params.end() && (*it).has_value) {
+        page.filter = (*it).value;
+      }
+    }
+    std::vector<const Slot*> chosen;
+    for (const auto& [name, id] : by_name) {
+      if (name.find(page.filter) != std::string::npos) chosen.push_back(slots[id].get());
+    }
+    auto failed = [](const Slot* s) { return s->last && *s->last != Reason::kOk; };
+    if (chosen.size() > kStatusRows) {
+      std::stable_partition(chosen.begin(), chosen.end(), failed);
+      chosen.resize(kStatusRows);
+    }
+    const double since = page.now_unix - page.window_seconds;
+    for (const auto* slot : chosen) {
+      const auto& c = slot->probe->Config();
+      StatusRow row;
+      row.name = c.name;
+      row.type = std::string(config::ProbeTypeName(c.type));
+      row.interval = c.interval;
+      row.last_run_unix = slot->last_run_unix;
+      row.last_seconds = slot->last_seconds;
+      row.runs = slot->recent->Since(since);
+      row.verdicts = Judge(c.objectives, slot->recent->SamplesSince(since));
+      row.state = StateOf(slot->last, row.verdicts);
+      if (c.objectives.latency)
+        row.latency_threshold = config::ToSeconds(c.objectives.latency->threshold);
+      if (slot->failure_unix) {
+        row.failure_unix = slot->failure_unix;
+        row.failure_reason = std::string(probes::ReasonName(slot->failure_reason));
+        row.failure_step = slot->failure_step;
+        row.failure_detail = slot->failure_detail;
+      }
+      page.rows.push_back(std::move(row));
+    }
+    // Worst first: failing, breaching, pending, ok; by name within each.
+    constexpr std::array<int, 4> kRank{1, 0, 2, 3};  // indexed by StatusRow::State
+    std::stable_sort(page.rows.begin(), page.rows.end(), [&](const auto& a, const auto& b) {
+      return kRank[static_cast<std::size_t>(a.state)] > kRank[static_cast<std::size_t>(b.state)];
+    });
+    return page;
   }
 
   void Start() {
@@ -458,9 +526,24 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     }
     self->scheduler.Finished(id);
     if (self->stopping || slot.retired) co_return;  // a cancelled run measures nothing
-    slot.metrics->Record(result, UnixNow());
+    const auto now = UnixNow();
+    slot.metrics->Record(result, now);
+    Remember(slot, result, now);
     Report(slot, result);
     self->HonourRetryAfter(id, slot, result);
+  }
+
+  // What the status page shows of a finished run.
+  static void Remember(Slot& slot, const probes::ProbeResult& result, double now) {
+    slot.recent->Add(result, now);
+    slot.last_run_unix = now;
+    slot.last_seconds = std::chrono::duration<double>(result.duration).count();
+    if (result.Ok()) return;
+    slot.failure_unix = now;
+    slot.failure_reason = result.reason;
+    slot.failure_step =
+        slot.probe->Config().type == config::ProbeType::kScenario ? result.step : "";
+    slot.failure_detail = result.detail;
   }
 
   // A 429's Retry-After holds the probe back, up to max_retry_after.

@@ -13,6 +13,8 @@ packages=(
   # tests, demo and benchmarks
   prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx-light
   wrk curl openssl procps python3
+  # the status page test renders it in a real browser
+  chromium
   # packaging checks
   lintian systemd
 )

@@ -1,0 +1,167 @@
+#include "daemon/recent.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace sloprobe::daemon {
+
+namespace {
+
+double Seconds(probes::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// "200ms", "1.5s": a threshold as a person would write it.
+std::string ThresholdText(double seconds) {
+  return config::FormatDuration(
+      std::chrono::duration_cast<config::Duration>(std::chrono::duration<double>(seconds)));
+}
+
+std::string QuantileText(double q) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "p%g", q * 100);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<double> LatencySamples::Quantile(double q) const {
+  if (seconds.empty()) return std::nullopt;
+  auto sorted = seconds;
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  const auto i = std::clamp<std::size_t>(rank, 1, sorted.size()) - 1;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(i), sorted.end());
+  return sorted[i];
+}
+
+std::optional<double> LatencySamples::SlowRatio(double threshold) const {
+  if (seconds.empty()) return std::nullopt;
+  const auto slow = std::count_if(seconds.begin(), seconds.end(),
+                                  [threshold](double s) { return s > threshold; });
+  return static_cast<double>(slow) / static_cast<double>(seconds.size());
+}
+
+void RunSamples::Add(const probes::ProbeResult& result) {
+  ++runs;
+  if (!result.Ok()) {
+    ++failures;
+    ++failures_by_reason[static_cast<std::size_t>(result.reason)];
+  }
+  duration.seconds.push_back(Seconds(result.duration));
+  if (!result.stream) return;
+  if (result.stream->ttft) ttft.seconds.push_back(Seconds(*result.stream->ttft));
+  for (const auto gap : result.stream->gaps) inter_chunk.seconds.push_back(Seconds(gap));
+  if (result.stream->e2e) e2e.seconds.push_back(Seconds(*result.stream->e2e));
+}
+
+std::string Verdict::Describe() const {
+  if (objective == "error_ratio") {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "error ratio <= %g%%", threshold * 100);
+    return buf;
+  }
+  const std::string what = objective == "inter_chunk" ? "inter-chunk" : objective;
+  return what + " " + QuantileText(quantile) + " <= " + ThresholdText(threshold);
+}
+
+std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSamples& samples) {
+  std::vector<Verdict> verdicts;
+  auto latency = [&](const char* name, const std::optional<config::LatencyObjective>& o,
+                     const LatencySamples& s) {
+    if (!o) return;
+    Verdict v;
+    v.objective = name;
+    v.quantile = o->quantile;
+    v.threshold = config::ToSeconds(o->threshold);
+    v.observed = s.Quantile(o->quantile);
+    v.ratio = s.SlowRatio(v.threshold);
+    // The alert rules' comparison: more than 1 - q of the samples slower.
+    // A small tolerance keeps 5 slow runs of 100 within a p95.
+    v.met = v.ratio ? *v.ratio <= (1 - o->quantile) + 1e-9 : samples.runs == 0;
+    verdicts.push_back(std::move(v));
+  };
+  latency("latency", objectives.latency, samples.duration);
+  latency("ttft", objectives.ttft, samples.ttft);
+  latency("inter_chunk", objectives.inter_chunk, samples.inter_chunk);
+  latency("e2e", objectives.e2e, samples.e2e);
+  if (objectives.error_ratio) {
+    Verdict v;
+    v.objective = "error_ratio";
+    v.threshold = *objectives.error_ratio;
+    if (samples.runs > 0) v.observed = v.ratio = samples.ErrorRatio();
+    v.met = samples.ErrorRatio() <= *objectives.error_ratio + 1e-9;
+    verdicts.push_back(std::move(v));
+  }
+  return verdicts;
+}
+
+RecentRuns::RecentRuns(config::Duration window, config::Duration interval, bool llm,
+                       std::size_t max_runs)
+    : llm_(llm) {
+  const auto per_window =
+      interval.count() <= 0 ? max_runs : static_cast<std::size_t>(window / interval) + 1;
+  capacity_ = std::clamp<std::size_t>(per_window, 1, max_runs);
+}
+
+void RecentRuns::Add(const probes::ProbeResult& result, double finished_unix) {
+  if (finished_.empty()) {
+    // Only probes that run get the memory, and exactly as much as they need.
+    finished_.reserve(capacity_);
+    seconds_.reserve(capacity_);
+    reason_.reserve(capacity_);
+    if (llm_) ttft_.reserve(capacity_);
+  }
+  const auto at = static_cast<std::uint32_t>(std::max(0.0, finished_unix));
+  const auto seconds = static_cast<float>(Seconds(result.duration));
+  const auto reason = static_cast<std::uint8_t>(result.reason);
+  const float ttft = result.stream && result.stream->ttft
+                         ? static_cast<float>(Seconds(*result.stream->ttft))
+                         : std::nanf("");
+  if (size_ < capacity_) {
+    finished_.push_back(at);
+    seconds_.push_back(seconds);
+    reason_.push_back(reason);
+    if (llm_) ttft_.push_back(ttft);
+    ++size_;
+  } else {
+    finished_[next_] = at;
+    seconds_[next_] = seconds;
+    reason_[next_] = reason;
+    if (llm_) ttft_[next_] = ttft;
+  }
+  next_ = (next_ + 1) % capacity_;
+}
+
+template <typename F>
+void RecentRuns::ForEachSince(double since_unix, F&& f) const {
+  const std::size_t first = size_ < capacity_ ? 0 : next_;
+  for (std::size_t k = 0; k < size_; ++k) {
+    const auto i = (first + k) % capacity_;
+    if (static_cast<double>(finished_[i]) >= std::floor(since_unix)) f(i);
+  }
+}
+
+std::vector<RecentRuns::Run> RecentRuns::Since(double since_unix) const {
+  std::vector<Run> runs;
+  runs.reserve(size_);
+  ForEachSince(since_unix, [&](std::size_t i) {
+    runs.push_back({static_cast<double>(finished_[i]), static_cast<double>(seconds_[i]),
+                    static_cast<probes::Reason>(reason_[i])});
+  });
+  return runs;
+}
+
+RunSamples RecentRuns::SamplesSince(double since_unix) const {
+  RunSamples samples;
+  ForEachSince(since_unix, [&](std::size_t i) {
+    ++samples.runs;
+    if (reason_[i] != 0) {
+      ++samples.failures;
+      ++samples.failures_by_reason[reason_[i]];
+    }
+    samples.duration.seconds.push_back(seconds_[i]);
+    if (llm_ && !std::isnan(ttft_[i])) samples.ttft.seconds.push_back(ttft_[i]);
+  });
+  return samples;
+}
+
+}  // namespace sloprobe::daemon

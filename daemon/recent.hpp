@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/result.hpp"
+
+// What the status page and `sloprobe check` say about a probe: its latest
+// runs, their quantiles, and whether its objectives hold over them, judged
+// the way the shipped alert rules judge them.
+namespace sloprobe::daemon {
+
+// Samples of one kind of latency, in seconds.
+struct LatencySamples {
+  std::vector<double> seconds;
+
+  // The q-quantile (0 < q <= 1) by the nearest-rank method: a value that was
+  // measured, never one interpolated between two. nullopt without samples.
+  std::optional<double> Quantile(double q) const;
+  // The share of samples above `threshold`: what "slower than the
+  // objective" means in sloprobe_probe_slow_total and the alert rules.
+  std::optional<double> SlowRatio(double threshold) const;
+};
+
+// Runs of one probe to be judged: all of `sloprobe check`'s, or the ones the
+// status page keeps.
+struct RunSamples {
+  std::size_t runs = 0;
+  std::size_t failures = 0;
+  std::vector<std::size_t> failures_by_reason =
+      std::vector<std::size_t>(static_cast<std::size_t>(probes::kReasonCount));
+  LatencySamples duration;     // every run, failed or not, as the histogram has them
+  LatencySamples ttft;         // llm_stream: runs with a first token
+  LatencySamples inter_chunk;  // llm_stream: every gap
+  LatencySamples e2e;          // llm_stream: runs with a last token
+
+  void Add(const probes::ProbeResult& result);
+  double ErrorRatio() const {
+    return runs == 0 ? 0.0 : static_cast<double>(failures) / static_cast<double>(runs);
+  }
+};
+
+// One configured objective against the samples.
+struct Verdict {
+  std::string objective;  // "latency", "ttft", "inter_chunk", "e2e" or "error_ratio"
+  // Latency objectives: the quantile and threshold (seconds); error_ratio:
+  // the highest ratio allowed, in `threshold`.
+  double quantile = 0;
+  double threshold = 0;
+  // Latency: the measured quantile and the share of samples over the
+  // threshold; error_ratio: the measured ratio, in both. nullopt: no samples.
+  std::optional<double> observed;
+  std::optional<double> ratio;
+  // Met: at most 1 - quantile of the samples over the threshold (latency),
+  // or the error ratio at most the objective. A latency objective with no
+  // samples is not met when there were runs (all failed before a sample).
+  bool met = true;
+
+  // "latency p95 <= 200ms", "error ratio <= 1%".
+  std::string Describe() const;
+};
+
+// Every objective `objectives` configures, in a fixed order.
+std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSamples& samples);
+
+// The latest runs of one probe, oldest first, as a fixed ring: the newest
+// `capacity` runs within `window`, for the status page. Entries are small
+// (9 bytes; 13 with a first-token time) because every probe has one.
+class RecentRuns {
+ public:
+  // Room for a window's worth of runs at `interval`, at most `max_runs`.
+  RecentRuns(config::Duration window, config::Duration interval, bool llm,
+             std::size_t max_runs = kMaxRuns);
+
+  static constexpr std::size_t kMaxRuns = 180;  // a run every 5 s fills 15 minutes
+
+  void Add(const probes::ProbeResult& result, double finished_unix);
+
+  struct Run {
+    double finished_unix = 0;
+    double seconds = 0;
+    probes::Reason reason = probes::Reason::kOk;
+  };
+  // Runs that finished at or after `since_unix`, oldest first.
+  std::vector<Run> Since(double since_unix) const;
+  // The same runs as samples to judge (ttft included for llm_stream probes).
+  RunSamples SamplesSince(double since_unix) const;
+  std::size_t Capacity() const { return capacity_; }
+
+ private:
+  template <typename F>
+  void ForEachSince(double since_unix, F&& f) const;
+
+  std::size_t capacity_;
+  std::size_t next_ = 0;  // where the next run goes
+  std::size_t size_ = 0;
+  bool llm_;
+  // Structure of arrays: no padding. Times are whole seconds since the Unix
+  // epoch (enough to tell which runs are in a 15-minute window).
+  std::vector<std::uint32_t> finished_;
+  std::vector<float> seconds_;
+  std::vector<std::uint8_t> reason_;
+  std::vector<float> ttft_;  // llm_stream probes only; NaN: no first token
+};
+
+}  // namespace sloprobe::daemon

@@ -1,0 +1,146 @@
+#include "daemon/recent.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace sloprobe::daemon {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+probes::ProbeResult Result(milliseconds duration, probes::Reason reason = probes::Reason::kOk) {
+  probes::ProbeResult r;
+  r.duration = duration;
+  r.reason = reason;
+  return r;
+}
+
+LatencySamples Samples(std::vector<double> s) { return LatencySamples{std::move(s)}; }
+
+TEST(LatencySamples, QuantileIsNearestRank) {
+  // 1..100: p50 is the 50th value, p95 the 95th, p99 the 99th.
+  std::vector<double> values;
+  for (int i = 100; i >= 1; --i) values.push_back(i);
+  const auto s = Samples(values);
+  EXPECT_EQ(s.Quantile(0.5), 50);
+  EXPECT_EQ(s.Quantile(0.95), 95);
+  EXPECT_EQ(s.Quantile(0.99), 99);
+  EXPECT_EQ(s.Quantile(1.0), 100);
+  EXPECT_EQ(Samples({7}).Quantile(0.5), 7);
+  EXPECT_FALSE(Samples({}).Quantile(0.5));
+}
+
+TEST(LatencySamples, SlowRatioCountsOnlySamplesAboveTheThreshold) {
+  const auto s = Samples({0.1, 0.2, 0.2, 0.3});
+  EXPECT_DOUBLE_EQ(*s.SlowRatio(0.2), 0.25);  // equal is not slower, as le buckets count it
+  EXPECT_DOUBLE_EQ(*s.SlowRatio(0.05), 1.0);
+  EXPECT_FALSE(Samples({}).SlowRatio(1));
+}
+
+config::Objectives LatencyAndErrors(milliseconds threshold, double quantile, double errors) {
+  config::Objectives o;
+  o.latency = config::LatencyObjective{quantile, threshold};
+  o.error_ratio = errors;
+  return o;
+}
+
+TEST(Judge, LatencyObjectiveHoldsUpToOneMinusQuantileSlow) {
+  RunSamples samples;
+  for (int i = 0; i < 95; ++i) samples.Add(Result(milliseconds(10)));
+  for (int i = 0; i < 5; ++i) samples.Add(Result(milliseconds(300)));
+  auto verdicts = Judge(LatencyAndErrors(milliseconds(200), 0.95, 0.01), samples);
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0].objective, "latency");
+  EXPECT_TRUE(verdicts[0].met) << "exactly 5 % slower is within a p95";
+  EXPECT_DOUBLE_EQ(*verdicts[0].ratio, 0.05);
+  EXPECT_DOUBLE_EQ(*verdicts[0].observed, 0.01);  // the 95th value
+  EXPECT_EQ(verdicts[0].Describe(), "latency p95 <= 200ms");
+
+  samples.Add(Result(milliseconds(300)));
+  verdicts = Judge(LatencyAndErrors(milliseconds(200), 0.95, 0.01), samples);
+  EXPECT_FALSE(verdicts[0].met) << "6 of 101 slower breaches a p95";
+}
+
+TEST(Judge, ErrorRatioCountsFailedRuns) {
+  RunSamples samples;
+  for (int i = 0; i < 99; ++i) samples.Add(Result(milliseconds(1)));
+  samples.Add(Result(milliseconds(1), probes::Reason::kHttpStatus));
+  auto verdicts = Judge(LatencyAndErrors(milliseconds(200), 0.95, 0.01), samples);
+  EXPECT_EQ(verdicts[1].objective, "error_ratio");
+  EXPECT_TRUE(verdicts[1].met);
+  EXPECT_EQ(verdicts[1].Describe(), "error ratio <= 1%");
+  samples.Add(Result(milliseconds(1), probes::Reason::kTimeout));
+  verdicts = Judge(LatencyAndErrors(milliseconds(200), 0.95, 0.01), samples);
+  EXPECT_FALSE(verdicts[1].met);
+  EXPECT_DOUBLE_EQ(*verdicts[1].observed, 2.0 / 101);
+  EXPECT_EQ(samples.failures_by_reason[static_cast<std::size_t>(probes::Reason::kTimeout)], 1u);
+}
+
+TEST(Judge, LlmObjectivesUseTheirOwnSamples) {
+  config::Objectives o;
+  o.ttft = config::LatencyObjective{0.5, milliseconds(100)};
+  o.inter_chunk = config::LatencyObjective{0.5, milliseconds(10)};
+  RunSamples samples;
+  auto r = Result(milliseconds(900));
+  r.stream.emplace();
+  r.stream->ttft = milliseconds(50);
+  r.stream->gaps = {milliseconds(5), milliseconds(20), milliseconds(30)};
+  samples.Add(r);
+  const auto verdicts = Judge(o, samples);
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_TRUE(verdicts[0].met) << "ttft 50ms, whole run 900ms";
+  EXPECT_FALSE(verdicts[1].met) << "two of three gaps over 10ms";
+  EXPECT_EQ(verdicts[1].Describe(), "inter-chunk p50 <= 10ms");
+}
+
+TEST(Judge, LatencyWithoutSamplesIsNotMetOnceThereWereRuns) {
+  config::Objectives o;
+  o.ttft = config::LatencyObjective{0.95, milliseconds(100)};
+  RunSamples samples;
+  EXPECT_TRUE(Judge(o, samples)[0].met);
+  samples.Add(Result(milliseconds(5), probes::Reason::kNoTokens));
+  EXPECT_FALSE(Judge(o, samples)[0].met);
+}
+
+TEST(RecentRuns, CapacityCoversTheWindowAtTheInterval) {
+  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(30), false).Capacity(), 31u);
+  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(1), false).Capacity(),
+            RecentRuns::kMaxRuns);
+}
+
+TEST(RecentRuns, KeepsTheNewestRunsOldestFirst) {
+  RecentRuns ring(seconds(40), seconds(10), false);  // 5 runs
+  ASSERT_EQ(ring.Capacity(), 5u);
+  for (int i = 0; i < 8; ++i) {
+    ring.Add(Result(milliseconds(i), i == 6 ? probes::Reason::kConnect : probes::Reason::kOk),
+             1000 + i);
+  }
+  const auto runs = ring.Since(0);
+  ASSERT_EQ(runs.size(), 5u);
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    EXPECT_EQ(runs[k].finished_unix, 1003 + static_cast<double>(k));
+    EXPECT_NEAR(runs[k].seconds, (3 + static_cast<double>(k)) / 1000, 1e-6);
+  }
+  EXPECT_EQ(runs[3].reason, probes::Reason::kConnect);
+  EXPECT_EQ(ring.Since(1006).size(), 2u);
+  const auto samples = ring.SamplesSince(1005);
+  EXPECT_EQ(samples.runs, 3u);
+  EXPECT_EQ(samples.failures, 1u);
+}
+
+TEST(RecentRuns, KeepsTimeToFirstTokenForStreams) {
+  RecentRuns ring(seconds(60), seconds(10), true);
+  auto r = Result(milliseconds(500));
+  r.stream.emplace();
+  r.stream->ttft = milliseconds(40);
+  ring.Add(r, 10);
+  ring.Add(Result(milliseconds(20), probes::Reason::kNoTokens), 11);
+  const auto samples = ring.SamplesSince(0);
+  ASSERT_EQ(samples.ttft.seconds.size(), 1u);
+  EXPECT_NEAR(samples.ttft.seconds[0], 0.04, 1e-6);
+}
+
+}  // namespace
+}  // namespace sloprobe::daemon
