@@ -8,6 +8,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/oneshot.hpp"
 #include "daemon/version.hpp"
 
 int main(int argc, char** argv) {
@@ -20,8 +21,9 @@ int main(int argc, char** argv) {
   std::string log_format = "logfmt";
   app.add_option("--config.file", config_file, "Configuration file")->capture_default_str();
   app.add_flag("--config.check", check_only, "Validate the configuration and exit (1 on errors)");
-  app.add_option("--web.listen-address", options.listen_address,
-                 "Address for /metrics and the lifecycle endpoints, host:port or :port")
+  app.add_option(
+         "--web.listen-address", options.listen_address,
+         "Address for the status page, /metrics and the lifecycle endpoints, host:port or :port")
       ->capture_default_str();
   bool systemd_socket = false;
   app.add_flag("--web.systemd-socket", systemd_socket,
@@ -43,7 +45,61 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"logfmt", "json"}))
       ->capture_default_str();
   app.set_version_flag("--version", std::string("sloprobe ") + std::string(kVersion));
+  app.footer(
+      "Signals: SIGHUP reloads the configuration (a bad one is refused and the running one\n"
+      "kept); SIGTERM and SIGINT stop. Endpoints: / (status page), /metrics, /-/healthy,\n"
+      "/-/ready, /-/reload. Documentation: man sloprobe, /usr/share/doc/sloprobe.");
+
+  OneShotOptions oneshot;
+  std::string oneshot_output = "table";
+  std::string oneshot_duration;
+  std::string oneshot_pause = "0s";
+  auto* check = app.add_subcommand(
+      "check",
+      "Run the probes now, a number of times or for a while, print p50/p95/p99, error ratio "
+      "and each objective, and exit 1 if one is not met (2 if the configuration cannot run)");
+  check->footer(
+      "Probes run side by side; the runs of one probe one after another. Objectives are judged\n"
+      "as the shipped alert rules judge them: a latency objective holds while at most\n"
+      "1 - quantile of the runs are slower than its threshold. A probe without an error_ratio\n"
+      "objective must not fail at all. Exit status: 0 every objective met, 1 one was not,\n"
+      "2 the configuration cannot be loaded or run.");
+  check->add_option("--config.file", config_file, "Configuration file")->capture_default_str();
+  check->add_option("--runs", oneshot.runs, "Runs of each probe")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  check->add_option("--duration", oneshot_duration,
+                    "Run each probe again and again for this long instead (e.g. 2m)");
+  check
+      ->add_option("--pause", oneshot_pause,
+                   "Wait between one run of a probe and its next (e.g. 500ms)")
+      ->capture_default_str();
+  check->add_option("--probe", oneshot.probes, "Run only this probe (repeat for more)");
+  check->add_option("--output", oneshot_output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  if (check->parsed()) {
+    oneshot.config_file = config_file;
+    oneshot.json = oneshot_output == "json";
+    auto duration_flag = [](const std::string& name, const std::string& text) {
+      auto d = sloprobe::config::ParseDuration(text);
+      if (!d || d->count() < 0) {
+        std::cerr << name << ": invalid duration '" << text << "' (e.g. 500ms, 2m)\n";
+      }
+      return d;
+    };
+    if (!oneshot_duration.empty()) {
+      oneshot.duration = duration_flag("--duration", oneshot_duration);
+      if (!oneshot.duration) return kCheckError;
+    }
+    const auto pause = duration_flag("--pause", oneshot_pause);
+    if (!pause) return kCheckError;
+    oneshot.pause = *pause;
+    Logger::Get().Configure(LogLevel::kError, LogFormat::kLogfmt, &std::cerr);
+    return RunOneShot(oneshot, std::cout, std::cerr);
+  }
 
   if (check_only) {
     return CheckConfig(config_file, options.web_config_file, std::cout, std::cerr);
