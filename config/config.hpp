@@ -92,6 +92,8 @@ struct Objectives {
   std::optional<LatencyObjective> ttft;         // time to first token
   std::optional<LatencyObjective> inter_chunk;  // each gap between token chunks
   std::optional<LatencyObjective> e2e;          // time to the last token
+  // type: websocket only.
+  std::optional<LatencyObjective> round_trip;  // each message to its reply
 };
 
 // Histogram bucket upper bounds in seconds; empty means the default set.
@@ -102,6 +104,8 @@ struct Buckets {
   std::vector<double> ttft;         // time to first byte and to first token
   std::vector<double> inter_chunk;  // gaps between token chunks, time per output token
   std::vector<double> e2e;          // time to last token, stream duration
+  // type: websocket only.
+  std::vector<double> round_trip;
 };
 
 // A value a scenario step takes from its response into a variable.
@@ -183,9 +187,19 @@ struct LlmStream {
   boost::json::object extra_body;  // merged over the generated fields
 };
 
-enum class ProbeType { kHttp, kScenario, kLlmStream };
+// What a websocket probe does once connected: sends `send` as a text
+// message `messages` times, one after the other, each time waiting for the
+// first message back that matches `reply` (any message when it is empty:
+// no body_contains, body_regex or json).
+struct WebSocketExchange {
+  std::string send;  // may hold a secret: never log
+  int messages = 1;
+  Expectations reply;
+};
 
-// "http", "scenario", "llm_stream": the config's spelling.
+enum class ProbeType { kHttp, kScenario, kLlmStream, kWebSocket };
+
+// "http", "scenario", "llm_stream", "websocket": the config's spelling.
 constexpr std::string_view ProbeTypeName(ProbeType type) {
   switch (type) {
     case ProbeType::kHttp:
@@ -194,6 +208,8 @@ constexpr std::string_view ProbeTypeName(ProbeType type) {
       return "scenario";
     case ProbeType::kLlmStream:
       return "llm_stream";
+    case ProbeType::kWebSocket:
+      return "websocket";
   }
   return "";
 }
@@ -207,10 +223,12 @@ struct ProbeConfig {
   int max_in_flight = 1;
   // Longest postponement a 429's Retry-After may ask for; zero: ignore it.
   Duration max_retry_after = std::chrono::minutes(5);
-  HttpRequest request;              // type: http; llm_stream: URL, headers, options
+  // type: http; llm_stream and websocket: URL, headers, options.
+  HttpRequest request;
   Expectations expect;              // type: http
   std::vector<ScenarioStep> steps;  // type: scenario
   LlmStream llm;                    // type: llm_stream
+  WebSocketExchange websocket;      // type: websocket
   Objectives objectives;
   Buckets buckets;
   Location location;

@@ -48,14 +48,14 @@ constexpr std::array<std::string_view, 8> kOtlpKeys{
 constexpr std::array<std::string_view, 5> kGlobalKeys{"interval", "timeout", "jitter",
                                                       "max_in_flight", "max_retry_after"};
 constexpr std::array<std::string_view, 3> kSecretKeys{"env", "file", "credential"};
-constexpr std::array<std::string_view, 27> kProbeKeys{
+constexpr std::array<std::string_view, 28> kProbeKeys{
     "name",          "type",          "interval",        "timeout",
     "jitter",        "max_in_flight", "max_retry_after", "request",
     "expect",        "steps",         "objectives",      "buckets",
     "api",           "url",           "api_key",         "model",
     "prompt",        "messages",      "max_tokens",      "temperature",
     "include_usage", "nonce",         "extra_body",      "headers",
-    "tls",           "keep_alive",    "body_limit"};
+    "tls",           "keep_alive",    "body_limit",      "websocket"};
 constexpr std::array<std::string_view, 12> kRequestKeys{
     "method",     "url",        "headers",          "body",       "json",         "form",
     "basic_auth", "keep_alive", "follow_redirects", "body_limit", "header_limit", "tls"};
@@ -73,16 +73,20 @@ constexpr std::array<std::string_view, 5> kExpectKeys{"status", "body_contains",
 constexpr std::array<std::string_view, 2> kJsonExpectKeys{"pointer", "equals"};
 constexpr std::array<std::string_view, 4> kHeaderExpectKeys{"exists", "equals", "contains",
                                                             "regex"};
-constexpr std::array<std::string_view, 5> kObjectiveKeys{"latency", "error_ratio", "ttft",
-                                                         "inter_chunk", "e2e"};
+constexpr std::array<std::string_view, 6> kObjectiveKeys{
+    "latency", "error_ratio", "ttft", "inter_chunk", "e2e", "round_trip"};
 constexpr std::array<std::string_view, 2> kLatencyKeys{"quantile", "threshold"};
-constexpr std::array<std::string_view, 5> kBucketKeys{"duration", "phase", "ttft", "inter_chunk",
-                                                      "e2e"};
-constexpr std::array<std::string_view, 3> kProbeTypes{"http", "scenario", "llm_stream"};
-constexpr std::string_view kSupportedTypes = "(supported: http, scenario, llm_stream)";
-// Probe types that are part of the design but not built yet get a clear
-// message instead of "unknown".
-constexpr std::array<std::string_view, 1> kFutureProbeTypes{"websocket"};
+constexpr std::array<std::string_view, 6> kBucketKeys{"duration",    "phase", "ttft",
+                                                      "inter_chunk", "e2e",   "round_trip"};
+constexpr std::array<std::string_view, 4> kProbeTypes{"http", "scenario", "llm_stream",
+                                                      "websocket"};
+constexpr std::string_view kSupportedTypes = "(supported: http, scenario, llm_stream, websocket)";
+// `websocket:` of a websocket probe, and its `reply:`.
+constexpr std::array<std::string_view, 3> kWebSocketKeys{"send", "messages", "reply"};
+constexpr std::array<std::string_view, 3> kReplyKeys{"contains", "regex", "json"};
+// `request:` keys a WebSocket upgrade has no use for.
+constexpr std::array<std::string_view, 6> kNotForWebSocket{
+    "method", "body", "json", "form", "keep_alive", "follow_redirects"};
 // The keys of an llm_stream probe besides the common ones.
 constexpr std::array<std::string_view, 15> kLlmKeys{
     "api",        "url",        "api_key",     "model",         "prompt",
@@ -132,6 +136,11 @@ class Loader : YamlReader {
  public:
   using YamlReader::YamlReader;
 
+ private:
+  // Set while a websocket probe's `request` is read: its URL is ws or wss.
+  bool websocket_urls_ = false;
+
+ public:
   LoadResult Load(std::string_view text) {
     LoadResult result;
     const auto parsed = Parse(text);
@@ -604,7 +613,7 @@ class Loader : YamlReader {
           for (const auto& part : url->parts) shape += part.variable ? "x" : part.text;
           std::string error;
           // Messages quote the text as written, which never holds a secret's value.
-          if (auto parsed = ParseTargetUrl(shape, error)) {
+          if (auto parsed = ParseTargetUrl(shape, error, websocket_urls_)) {
             req.url = *parsed;
           } else {
             Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
@@ -731,6 +740,62 @@ class Loader : YamlReader {
 
   // `owner` names what the expectations belong to: "probe 'x'" or
   // "step 'y' of probe 'x'".
+  // A list of {pointer, equals}: in `expect` and a websocket `reply`.
+  void ParseJsonExpectations(const YAML::Node& j, std::vector<JsonExpectation>& out,
+                             const std::string& ctx) {
+    if (!j.IsSequence()) {
+      Error(j, "'json' must be a list of {pointer, equals} " + ctx);
+      return;
+    }
+    for (const auto& item : j) {
+      if (!CheckMap(item, "a 'json' expectation", kJsonExpectKeys, ctx)) continue;
+      if (!Get(item, "pointer")) {
+        Error(item, "a 'json' expectation needs 'pointer' " + ctx);
+        continue;
+      }
+      auto p = Pointer(Get(item, "pointer"), "'pointer'");
+      if (!p) continue;
+      JsonExpectation e{*p, std::nullopt};
+      if (Get(item, "equals")) {
+        auto v = ToJson(Get(item, "equals"), "'equals'");
+        if (!v) continue;
+        e.equals = std::move(*v);
+      }
+      out.push_back(std::move(e));
+    }
+  }
+
+  // `websocket: {send, messages, reply: {contains, regex, json}}`.
+  void ParseWebSocket(const YAML::Node& n, WebSocketExchange& ws, const std::string& ctx) {
+    if (!CheckMap(n, "'websocket'", kWebSocketKeys, ctx)) return;
+    if (!Get(n, "send")) {
+      Error(n, "missing 'send' (the message to send) " + ctx);
+    } else if (auto raw = String(Get(n, "send"), "'send'")) {
+      if (auto text = Interpolate(Get(n, "send"), *raw, "'send'")) ws.send = *text;
+    }
+    if (Get(n, "messages")) {
+      if (auto v = Number<int>(Get(n, "messages"), "'messages'")) {
+        if (*v < 1 || *v > 1000) {
+          Error(Get(n, "messages"), "'messages' must be between 1 and 1000 " + ctx);
+        } else {
+          ws.messages = *v;
+        }
+      }
+    }
+    const auto& r = Get(n, "reply");
+    if (!r || !CheckMap(r, "'reply'", kReplyKeys, ctx)) return;
+    if (Get(r, "contains")) {
+      if (auto v = String(Get(r, "contains"), "'reply.contains'")) ws.reply.body_contains = *v;
+    }
+    if (Get(r, "regex")) {
+      if (auto v = String(Get(r, "regex"), "'reply.regex'")) {
+        ws.reply.body_regex = Regex(Get(r, "regex"), *v, "'reply.regex'");
+        ws.reply.body_regex_source = *v;
+      }
+    }
+    if (const auto& j = Get(r, "json")) ParseJsonExpectations(j, ws.reply.json, ctx);
+  }
+
   void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& owner) {
     const std::string ctx = "in 'expect' of " + owner;
     if (!CheckMap(n, "'expect'", kExpectKeys, ctx)) return;
@@ -753,28 +818,7 @@ class Loader : YamlReader {
         ex.body_regex_source = *v;
       }
     }
-    if (const auto& j = Get(n, "json")) {
-      if (!j.IsSequence()) {
-        Error(j, "'json' must be a list of {pointer, equals} " + ctx);
-      } else {
-        for (const auto& item : j) {
-          if (!CheckMap(item, "a 'json' expectation", kJsonExpectKeys, ctx)) continue;
-          if (!Get(item, "pointer")) {
-            Error(item, "a 'json' expectation needs 'pointer' " + ctx);
-            continue;
-          }
-          auto p = Pointer(Get(item, "pointer"), "'pointer'");
-          if (!p) continue;
-          JsonExpectation e{*p, std::nullopt};
-          if (Get(item, "equals")) {
-            auto v = ToJson(Get(item, "equals"), "'equals'");
-            if (!v) continue;
-            e.equals = std::move(*v);
-          }
-          ex.json.push_back(std::move(e));
-        }
-      }
-    }
+    if (const auto& j = Get(n, "json")) ParseJsonExpectations(j, ex.json, ctx);
     if (const auto& h = Get(n, "headers")) {
       if (!h.IsMap()) {
         Error(h, "'headers' must map header names to {exists|equals|contains|regex} " + ctx);
@@ -858,12 +902,17 @@ class Loader : YamlReader {
         {"latency", &o.latency},
         {"ttft", &o.ttft},
         {"inter_chunk", &o.inter_chunk},
-        {"e2e", &o.e2e}};
+        {"e2e", &o.e2e},
+        {"round_trip", &o.round_trip}};
     for (const auto& [key, target] : latencies) {
       const auto& l = Get(n, key);
       if (!l) continue;
-      if (target != &o.latency && p.type != ProbeType::kLlmStream) {
-        Error(l, Quote(key) + " objectives are for type 'llm_stream' " + ctx);
+      const auto needs = target == &o.latency      ? p.type
+                         : target == &o.round_trip ? ProbeType::kWebSocket
+                                                   : ProbeType::kLlmStream;
+      if (p.type != needs) {
+        Error(l,
+              Quote(key) + " objectives are for type " + Quote(ProbeTypeName(needs)) + " " + ctx);
         continue;
       }
       *target = ParseLatency(l, key, ctx);
@@ -1290,19 +1339,14 @@ class Loader : YamlReader {
     }
     auto type = String(Get(n, "type"), "'type'");
     if (!type) return;
-    if (std::find(kFutureProbeTypes.begin(), kFutureProbeTypes.end(), *type) !=
-        kFutureProbeTypes.end()) {
-      Error(Get(n, "type"), "probe type " + Quote(*type) +
-                                " is not supported yet in this version " + ctx + " " +
-                                std::string(kSupportedTypes));
-      return;
-    }
     if (*type == "http") {
       p.type = ProbeType::kHttp;
     } else if (*type == "scenario") {
       p.type = ProbeType::kScenario;
     } else if (*type == "llm_stream") {
       p.type = ProbeType::kLlmStream;
+    } else if (*type == "websocket") {
+      p.type = ProbeType::kWebSocket;
     } else {
       std::string message = "unknown probe type " + Quote(*type) + " " + ctx;
       if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
@@ -1351,7 +1395,35 @@ class Loader : YamlReader {
         if (Get(n, k)) Error(Get(n, k), Quote(k) + " is for type 'llm_stream' " + ctx);
       }
     }
-    if (p.type == ProbeType::kHttp) {
+    if (p.type != ProbeType::kWebSocket && Get(n, "websocket")) {
+      Error(Get(n, "websocket"), "'websocket' is for type 'websocket' " + ctx);
+    }
+    if (p.type == ProbeType::kWebSocket) {
+      for (const char* key : {"expect", "steps"}) {
+        if (Get(n, key)) Error(Get(n, key), Quote(key) + " is not used by type 'websocket' " + ctx);
+      }
+      if (!Get(n, "request")) {
+        Error(n, "missing 'request' (its 'url' is ws:// or wss://) " + ctx);
+      } else {
+        const auto& r = Get(n, "request");
+        for (const auto key : kNotForWebSocket) {
+          const std::string k(key);
+          if (r.IsMap() && Get(r, k)) {
+            Error(Get(r, k), Quote(k) + " does not apply to a WebSocket upgrade " + ctx);
+          }
+        }
+        RequestTemplates t;
+        websocket_urls_ = true;
+        ParseRequest(r, p.request, t, "in 'request' of " + owner, nullptr);
+        websocket_urls_ = false;
+        for (const auto& h : t.headers) p.request.headers.push_back({h.name, h.value.Text()});
+      }
+      if (!Get(n, "websocket")) {
+        Error(n, "missing 'websocket' (what to send and the reply to wait for) " + ctx);
+      } else {
+        ParseWebSocket(Get(n, "websocket"), p.websocket, "in 'websocket' of " + owner);
+      }
+    } else if (p.type == ProbeType::kHttp) {
       if (Get(n, "steps")) Error(Get(n, "steps"), "'steps' is for type 'scenario' " + ctx);
       if (!Get(n, "request")) {
         Error(n, "missing 'request' " + ctx);
@@ -1393,15 +1465,18 @@ class Loader : YamlReader {
         if (Get(b, "phase")) {
           if (auto v = BucketList(Get(b, "phase"), "'buckets.phase'")) p.buckets.phase = *v;
         }
-        const std::pair<const char*, std::vector<double>*> llm[] = {
+        const std::pair<const char*, std::vector<double>*> typed[] = {
             {"ttft", &p.buckets.ttft},
             {"inter_chunk", &p.buckets.inter_chunk},
-            {"e2e", &p.buckets.e2e}};
-        for (const auto& [key, target] : llm) {
+            {"e2e", &p.buckets.e2e},
+            {"round_trip", &p.buckets.round_trip}};
+        for (const auto& [key, target] : typed) {
           if (!Get(b, key)) continue;
-          if (p.type != ProbeType::kLlmStream) {
-            Error(Get(b, key),
-                  "'buckets." + std::string(key) + "' is for type 'llm_stream' " + ctx);
+          const auto needs =
+              target == &p.buckets.round_trip ? ProbeType::kWebSocket : ProbeType::kLlmStream;
+          if (p.type != needs) {
+            Error(Get(b, key), "'buckets." + std::string(key) + "' is for type " +
+                                   Quote(ProbeTypeName(needs)) + " " + ctx);
           } else if (auto v = BucketList(Get(b, key), "'buckets." + std::string(key) + "'")) {
             *target = *v;
           }
@@ -1649,12 +1724,16 @@ bool ValidHeaderValue(std::string_view value) {
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error) {
+std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error,
+                                               bool websocket) {
   auto parsed = boost::urls::parse_uri(text);
+  const auto scheme = parsed ? parsed->scheme_id() : boost::urls::scheme::none;
   if (!parsed) {
     error = "is not a valid URL: " + parsed.error().message();
-  } else if (parsed->scheme_id() != boost::urls::scheme::http &&
-             parsed->scheme_id() != boost::urls::scheme::https) {
+  } else if (websocket && scheme != boost::urls::scheme::ws && scheme != boost::urls::scheme::wss) {
+    error = "must start with ws:// or wss://";
+  } else if (!websocket && scheme != boost::urls::scheme::http &&
+             scheme != boost::urls::scheme::https) {
     error = "must start with http:// or https://";
   } else if (parsed->encoded_host().empty()) {
     error = "has no host";

@@ -26,10 +26,11 @@ struct LoadResult {
 
 LoadResult LoadConfigFile(const std::string& path);
 
-// Parses a probe's target URL: http or https, with a host, without
+// Parses a probe's target URL: http or https (ws or wss for `websocket`), with a host, without
 // credentials or a zero port; the fragment is dropped. On failure returns
 // nullopt and sets `error` to why, without quoting the URL.
-std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error);
+std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error,
+                                               bool websocket = false);
 
 // Whether `value` can be sent as a header value: no CR, LF or NUL.
 bool ValidHeaderValue(std::string_view value);

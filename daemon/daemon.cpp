@@ -126,8 +126,8 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     auto slot = std::make_shared<Slot>();
     slot->probe = std::move(probe);
     slot->metrics = metrics.ForProbe(p);
-    slot->recent = std::make_unique<RecentRuns>(kStatusWindow, p.interval,
-                                                p.type == config::ProbeType::kLlmStream);
+    slot->recent =
+        std::make_unique<RecentRuns>(kStatusWindow, p.interval, RecentRuns::ExtraFor(p.type));
     const auto id =
         scheduler.Add(p.name,
                       {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
@@ -401,7 +401,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       row.last_run_unix = slot->last_run_unix;
       row.last_seconds = slot->last_seconds;
       row.runs = slot->recent->Since(since);
-      row.verdicts = Judge(c.objectives, slot->recent->SamplesSince(since));
+      row.verdicts = Judge(RecentRuns::Tracked(c.objectives), slot->recent->SamplesSince(since));
       row.state = StateOf(slot->last, row.verdicts);
       if (c.objectives.latency)
         row.latency_threshold = config::ToSeconds(c.objectives.latency->threshold);

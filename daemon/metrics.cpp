@@ -247,6 +247,18 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       objective_e2e_quantile_(store_->Make<series::Gauge>(
           "sloprobe_objective_e2e_quantile", "Configured time-to-last-token objective quantile.",
           {"probe"})),
+      websocket_round_trip_(store_->Make<series::Histogram>(
+          "sloprobe_websocket_round_trip_seconds",
+          "WebSocket probes: a message sent to its matching reply read.", {"probe"})),
+      websocket_round_trip_slow_(store_->Make<series::Counter>(
+          "sloprobe_websocket_round_trip_slow_total",
+          "WebSocket probes: round trips above the round_trip objective threshold.", {"probe"})),
+      objective_round_trip_(store_->Make<series::Gauge>(
+          "sloprobe_objective_round_trip_seconds",
+          "Configured WebSocket round-trip objective threshold.", {"probe"})),
+      objective_round_trip_quantile_(store_->Make<series::Gauge>(
+          "sloprobe_objective_round_trip_quantile",
+          "Configured WebSocket round-trip objective quantile.", {"probe"})),
       scheduler_lag_(&BuildHistogram()
                           .Name("sloprobe_scheduler_lag_seconds")
                           .Help("Actual start of a probe run minus its planned start.")
@@ -326,6 +338,11 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
               false, true);
       AddLlm(config);
       break;
+    case config::ProbeType::kWebSocket:
+      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::wss, false, false,
+              false);
+      AddWebSocket(config);
+      break;
   }
   const auto& o = config.objectives;
   if (o.latency) {
@@ -344,6 +361,10 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   if (o.e2e) {
     AddObjective(owner.objective_e2e_, config::ToSeconds(o.e2e->threshold));
     AddObjective(owner.objective_e2e_quantile_, o.e2e->quantile);
+  }
+  if (o.round_trip) {
+    AddObjective(owner.objective_round_trip_, config::ToSeconds(o.round_trip->threshold));
+    AddObjective(owner.objective_round_trip_quantile_, o.round_trip->quantile);
   }
 }
 
@@ -395,6 +416,20 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
                    slow(owner_.llm_ttft_slow_, o.ttft),
                    slow(owner_.llm_inter_chunk_slow_, o.inter_chunk),
                    slow(owner_.llm_e2e_slow_, o.e2e)};
+}
+
+void ProbeMetrics::AddWebSocket(const config::ProbeConfig& config) {
+  const auto& o = config.objectives.round_trip;
+  std::vector<double> extra;
+  if (o) extra.push_back(config::ToSeconds(o->threshold));
+  const auto& base =
+      config.buckets.round_trip.empty() ? DefaultPhaseBuckets() : config.buckets.round_trip;
+  round_trip_ = &owner_.websocket_round_trip_.Add(
+      {name_}, BoundsOf(WithBoundaries(base, extra), DefaultPhaseBuckets()));
+  if (o) {
+    round_trip_slow_ = SlowSamples{&owner_.websocket_round_trip_slow_.Add({name_}),
+                                   config::ToSeconds(o->threshold)};
+  }
 }
 
 void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
@@ -466,6 +501,10 @@ ProbeMetrics::~ProbeMetrics() {
   owner_.consecutive_failures_.Remove(consecutive_failures_);
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
+  if (round_trip_ != nullptr) owner_.websocket_round_trip_.Remove(round_trip_);
+  if (round_trip_slow_.counter != nullptr) {
+    owner_.websocket_round_trip_slow_.Remove(round_trip_slow_.counter);
+  }
   if (llm_) {
     const std::pair<series::Family<series::Histogram>*, series::Histogram*> histograms[] = {
         {&owner_.llm_ttfb_, llm_->ttfb},
@@ -541,8 +580,8 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
     if (!step.sent) continue;  // nothing was timed
     if (series.duration != nullptr) series.duration->Observe(Seconds(step.duration));
     const std::array<const std::optional<probes::Duration>*, kPhaseNames.size()> phases{
-        &step.phases.resolve, &step.phases.connect, &step.phases.tls, &step.phases.ttfb,
-        &step.phases.transfer};
+        &step.phases.resolve, &step.phases.connect,  &step.phases.tls,
+        &step.phases.ttfb,    &step.phases.transfer, &step.phases.upgrade};
     for (std::size_t i = 0; i < phases.size(); ++i) {
       if (!*phases[i]) continue;
       if (series.phases[i] == nullptr) {
@@ -553,6 +592,12 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
     }
   }
   if (result.stream) RecordStream(*result.stream);
+  if (round_trip_ != nullptr) {
+    for (const auto rtt : result.round_trips) {
+      round_trip_->Observe(Seconds(rtt));
+      round_trip_slow_.Observe(Seconds(rtt));
+    }
+  }
   if (result.cert_not_after) {
     if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({name_});
     cert_expiry_->Set(static_cast<double>(*result.cert_not_after));

@@ -36,9 +36,9 @@ const std::vector<double>& DefaultTokensPerChunkBuckets();
 // unique), so that `le`-based SLO queries are exact at the threshold.
 std::vector<double> WithBoundaries(std::vector<double> buckets, const std::vector<double>& extra);
 
-enum class Phase { kResolve, kConnect, kTls, kTtfb, kTransfer };
-inline constexpr std::array<std::string_view, 5> kPhaseNames{"resolve", "connect", "tls", "ttfb",
-                                                             "transfer"};
+enum class Phase { kResolve, kConnect, kTls, kTtfb, kTransfer, kUpgrade };
+inline constexpr std::array<std::string_view, 6> kPhaseNames{"resolve", "connect",  "tls",
+                                                             "ttfb",    "transfer", "upgrade"};
 
 class Metrics;
 
@@ -99,6 +99,7 @@ class ProbeMetrics {
   void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached,
                bool stream = false);
   void AddLlm(const config::ProbeConfig& config);
+  void AddWebSocket(const config::ProbeConfig& config);
   void AddObjective(series::Family<series::Gauge>& family, double value);
   void RecordStream(const probes::StreamTimings& s);
   series::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
@@ -125,6 +126,9 @@ class ProbeMetrics {
   series::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
   std::optional<LlmSeries> llm_;  // llm_stream probes
+  // websocket probes.
+  series::Histogram* round_trip_ = nullptr;
+  SlowSamples round_trip_slow_;
 };
 
 // Owns every metric family sloprobe exports to Prometheus.
@@ -200,6 +204,10 @@ class Metrics {
   series::Family<series::Gauge>& objective_inter_chunk_quantile_;
   series::Family<series::Gauge>& objective_e2e_;
   series::Family<series::Gauge>& objective_e2e_quantile_;
+  series::Family<series::Histogram>& websocket_round_trip_;
+  series::Family<series::Counter>& websocket_round_trip_slow_;
+  series::Family<series::Gauge>& objective_round_trip_;
+  series::Family<series::Gauge>& objective_round_trip_quantile_;
   prometheus::Histogram* scheduler_lag_;
   prometheus::Gauge* reload_ok_;
   prometheus::Gauge* reload_time_;

@@ -47,6 +47,7 @@ void RunSamples::Add(const probes::ProbeResult& result) {
     ++failures_by_reason[static_cast<std::size_t>(result.reason)];
   }
   duration.seconds.push_back(Seconds(result.duration));
+  for (const auto rtt : result.round_trips) round_trip.seconds.push_back(Seconds(rtt));
   if (!result.stream) return;
   if (result.stream->ttft) ttft.seconds.push_back(Seconds(*result.stream->ttft));
   for (const auto gap : result.stream->gaps) inter_chunk.seconds.push_back(Seconds(gap));
@@ -59,7 +60,9 @@ std::string Verdict::Describe() const {
     std::snprintf(buf, sizeof buf, "error ratio <= %g%%", threshold * 100);
     return buf;
   }
-  const std::string what = objective == "inter_chunk" ? "inter-chunk" : objective;
+  const std::string what = objective == "inter_chunk"  ? "inter-chunk"
+                           : objective == "round_trip" ? "round trip"
+                                                       : objective;
   return what + " " + QuantileText(quantile) + " <= " + ThresholdText(threshold);
 }
 
@@ -83,6 +86,7 @@ std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSample
   latency("ttft", objectives.ttft, samples.ttft);
   latency("inter_chunk", objectives.inter_chunk, samples.inter_chunk);
   latency("e2e", objectives.e2e, samples.e2e);
+  latency("round_trip", objectives.round_trip, samples.round_trip);
   if (objectives.error_ratio) {
     Verdict v;
     v.objective = "error_ratio";
@@ -94,9 +98,27 @@ std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSample
   return verdicts;
 }
 
-RecentRuns::RecentRuns(config::Duration window, config::Duration interval, bool llm,
+RecentRuns::Extra RecentRuns::ExtraFor(config::ProbeType type) {
+  switch (type) {
+    case config::ProbeType::kLlmStream:
+      return Extra::kTtft;
+    case config::ProbeType::kWebSocket:
+      return Extra::kRoundTrip;
+    default:
+      return Extra::kNone;
+  }
+}
+
+config::Objectives RecentRuns::Tracked(const config::Objectives& objectives) {
+  auto tracked = objectives;
+  tracked.inter_chunk.reset();
+  tracked.e2e.reset();
+  return tracked;
+}
+
+RecentRuns::RecentRuns(config::Duration window, config::Duration interval, Extra extra,
                        std::size_t max_runs)
-    : llm_(llm) {
+    : extra_(extra) {
   const auto per_window =
       interval.count() <= 0 ? max_runs : static_cast<std::size_t>(window / interval) + 1;
   capacity_ = std::clamp<std::size_t>(per_window, 1, max_runs);
@@ -108,25 +130,29 @@ void RecentRuns::Add(const probes::ProbeResult& result, double finished_unix) {
     finished_.reserve(capacity_);
     seconds_.reserve(capacity_);
     reason_.reserve(capacity_);
-    if (llm_) ttft_.reserve(capacity_);
+    if (extra_ != Extra::kNone) extra_seconds_.reserve(capacity_);
   }
   const auto at = static_cast<std::uint32_t>(std::max(0.0, finished_unix));
   const auto seconds = static_cast<float>(Seconds(result.duration));
   const auto reason = static_cast<std::uint8_t>(result.reason);
-  const float ttft = result.stream && result.stream->ttft
-                         ? static_cast<float>(Seconds(*result.stream->ttft))
-                         : std::nanf("");
+  float extra = std::nanf("");
+  if (extra_ == Extra::kTtft && result.stream && result.stream->ttft) {
+    extra = static_cast<float>(Seconds(*result.stream->ttft));
+  } else if (extra_ == Extra::kRoundTrip && !result.round_trips.empty()) {
+    extra = static_cast<float>(
+        Seconds(*std::max_element(result.round_trips.begin(), result.round_trips.end())));
+  }
   if (size_ < capacity_) {
     finished_.push_back(at);
     seconds_.push_back(seconds);
     reason_.push_back(reason);
-    if (llm_) ttft_.push_back(ttft);
+    if (extra_ != Extra::kNone) extra_seconds_.push_back(extra);
     ++size_;
   } else {
     finished_[next_] = at;
     seconds_[next_] = seconds;
     reason_[next_] = reason;
-    if (llm_) ttft_[next_] = ttft;
+    if (extra_ != Extra::kNone) extra_seconds_[next_] = extra;
   }
   next_ = (next_ + 1) % capacity_;
 }
@@ -159,7 +185,9 @@ RunSamples RecentRuns::SamplesSince(double since_unix) const {
       ++samples.failures_by_reason[reason_[i]];
     }
     samples.duration.seconds.push_back(seconds_[i]);
-    if (llm_ && !std::isnan(ttft_[i])) samples.ttft.seconds.push_back(ttft_[i]);
+    if (extra_ == Extra::kNone || std::isnan(extra_seconds_[i])) return;
+    (extra_ == Extra::kTtft ? samples.ttft : samples.round_trip)
+        .seconds.push_back(extra_seconds_[i]);
   });
   return samples;
 }

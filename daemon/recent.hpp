@@ -37,6 +37,7 @@ struct RunSamples {
   LatencySamples ttft;         // llm_stream: runs with a first token
   LatencySamples inter_chunk;  // llm_stream: every gap
   LatencySamples e2e;          // llm_stream: runs with a last token
+  LatencySamples round_trip;   // websocket: every message with its reply
 
   void Add(const probes::ProbeResult& result);
   double ErrorRatio() const {
@@ -46,7 +47,8 @@ struct RunSamples {
 
 // One configured objective against the samples.
 struct Verdict {
-  std::string objective;  // "latency", "ttft", "inter_chunk", "e2e" or "error_ratio"
+  // "latency", "ttft", "inter_chunk", "e2e", "round_trip" or "error_ratio"
+  std::string objective;
   // Latency objectives: the quantile and threshold (seconds); error_ratio:
   // the highest ratio allowed, in `threshold`.
   double quantile = 0;
@@ -69,12 +71,25 @@ std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSample
 
 // The latest runs of one probe, oldest first, as a fixed ring: the newest
 // `capacity` runs within `window`, for the status page. Entries are small
-// (9 bytes; 13 with a first-token time) because every probe has one.
+// (9 bytes; 13 with one more latency) because every probe has one.
 class RecentRuns {
  public:
+  // The one latency besides the run's own that a run keeps.
+  enum class Extra {
+    kNone,
+    kTtft,       // llm_stream: time to first token
+    kRoundTrip,  // websocket: the run's slowest round trip
+  };
+  static Extra ExtraFor(config::ProbeType type);
+
   // Room for a window's worth of runs at `interval`, at most `max_runs`.
-  RecentRuns(config::Duration window, config::Duration interval, bool llm,
+  RecentRuns(config::Duration window, config::Duration interval, Extra extra,
              std::size_t max_runs = kMaxRuns);
+
+  // The objectives the ring keeps samples for: latency, error_ratio, ttft
+  // and round_trip (judged by each run's slowest round trip, which is exact
+  // when a run sends one message); not inter_chunk and e2e.
+  static config::Objectives Tracked(const config::Objectives& objectives);
 
   static constexpr std::size_t kMaxRuns = 180;  // a run every 5 s fills 15 minutes
 
@@ -87,7 +102,7 @@ class RecentRuns {
   };
   // Runs that finished at or after `since_unix`, oldest first.
   std::vector<Run> Since(double since_unix) const;
-  // The same runs as samples to judge (ttft included for llm_stream probes).
+  // The same runs as samples to judge, with the extra latency.
   RunSamples SamplesSince(double since_unix) const;
   std::size_t Capacity() const { return capacity_; }
 
@@ -98,13 +113,13 @@ class RecentRuns {
   std::size_t capacity_;
   std::size_t next_ = 0;  // where the next run goes
   std::size_t size_ = 0;
-  bool llm_;
+  Extra extra_;
   // Structure of arrays: no padding. Times are whole seconds since the Unix
   // epoch (enough to tell which runs are in a 15-minute window).
   std::vector<std::uint32_t> finished_;
   std::vector<float> seconds_;
   std::vector<std::uint8_t> reason_;
-  std::vector<float> ttft_;  // llm_stream probes only; NaN: no first token
+  std::vector<float> extra_seconds_;  // with an Extra only; NaN: none in that run
 };
 
 }  // namespace sloprobe::daemon

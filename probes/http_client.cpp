@@ -32,6 +32,11 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+bool UsesTls(const boost::urls::url_view& url) {
+  return url.scheme_id() == boost::urls::scheme::https ||
+         url.scheme_id() == boost::urls::scheme::wss;
+}
+
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
@@ -49,7 +54,7 @@ std::string OriginOf(const boost::urls::url_view& url, std::uint16_t port) {
 
 std::uint16_t PortOf(const boost::urls::url_view& url) {
   if (url.has_port()) return url.port_number();
-  return url.scheme_id() == boost::urls::scheme::https ? 443 : 80;
+  return UsesTls(url) ? 443 : 80;
 }
 
 // The host as a resolver or SNI wants it: IPv6 literals without brackets.
@@ -131,16 +136,8 @@ void PhaseTimings::Add(const PhaseTimings& other) {
   add(tls, other.tls);
   add(ttfb, other.ttfb);
   add(transfer, other.transfer);
+  add(upgrade, other.upgrade);
 }
-
-struct HttpClient::Connection {
-  std::string origin;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-  beast::flat_buffer buffer;
-
-  beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
-};
 
 HttpClient::HttpClient(asio::any_io_executor executor, const config::TlsConfig& tls,
                        std::shared_ptr<TlsContexts> contexts, bool https)
@@ -152,7 +149,7 @@ HttpClient::~HttpClient() = default;
 
 asio::awaitable<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(
     const boost::urls::url_view& url, Clock::time_point deadline, FetchResult& out) {
-  const bool https = url.scheme_id() == boost::urls::scheme::https;
+  const bool https = UsesTls(url);
   const std::string host = HostOf(url);
   const std::uint16_t port = PortOf(url);
 

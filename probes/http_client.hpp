@@ -3,7 +3,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,7 +83,25 @@ class HttpClient {
                                             Clock::time_point deadline, CookieJar* jar = nullptr,
                                             BodySink* sink = nullptr);
 
-  struct Connection;
+  // A connection: TCP, and TLS over it for https and wss.
+  struct Connection {
+    std::string origin;
+    std::optional<boost::beast::tcp_stream> plain;
+    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> secure;
+    boost::beast::flat_buffer buffer;
+
+    boost::beast::tcp_stream& Lowest() {
+      return secure ? boost::beast::get_lowest_layer(*secure) : *plain;
+    }
+  };
+
+  // Resolves, connects and (for https and wss) completes the TLS handshake
+  // to `url`'s host by `deadline`, timing each phase into `out.phases`. On
+  // failure returns null with `out.reason` and `out.detail` set. For
+  // protocols other than HTTP/1.1 over the same connection (WebSocket).
+  boost::asio::awaitable<std::unique_ptr<Connection>> Connect(const boost::urls::url_view& url,
+                                                              Clock::time_point deadline,
+                                                              FetchResult& out);
 
  private:
   boost::asio::awaitable<void> FetchOnce(const config::HttpRequest& request,
@@ -89,16 +110,15 @@ class HttpClient {
                                          std::string_view method, std::string_view body,
                                          Clock::time_point deadline, BodySink* sink,
                                          FetchResult& out);
-  boost::asio::awaitable<std::unique_ptr<Connection>> Connect(const boost::urls::url_view& url,
-                                                              Clock::time_point deadline,
-                                                              FetchResult& out);
-
   boost::asio::any_io_executor executor_;
   config::TlsConfig tls_;
   std::shared_ptr<TlsContexts> contexts_;
   std::shared_ptr<boost::asio::ssl::context> ssl_;  // null until first needed
   std::vector<std::unique_ptr<Connection>> idle_;
 };
+
+// Whether `url` is https or wss.
+bool UsesTls(const boost::urls::url_view& url);
 
 // The request line and headers of an HTTP/1.1 request; the body is sent
 // after them as it is, never copied behind them (an OTLP export can be tens

@@ -5,6 +5,7 @@
 #include "probes/http_probe.hpp"
 #include "probes/llm_probe.hpp"
 #include "probes/scenario_probe.hpp"
+#include "probes/websocket_probe.hpp"
 
 namespace sloprobe::probes {
 
@@ -22,6 +23,9 @@ std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
         return std::make_shared<ScenarioProbe>(config, executor, tls, std::move(secrets));
       case config::ProbeType::kLlmStream:
         return std::make_shared<LlmStreamProbe>(config, std::move(executor), std::move(tls),
+                                                std::move(secrets));
+      case config::ProbeType::kWebSocket:
+        return std::make_shared<WebSocketProbe>(config, std::move(executor), std::move(tls),
                                                 std::move(secrets));
     }
   } catch (const std::exception& e) {

@@ -22,6 +22,8 @@ struct PhaseTimings {
   std::optional<Duration> tls;
   std::optional<Duration> ttfb;      // request handed to the socket -> first response byte
   std::optional<Duration> transfer;  // first response byte -> response complete
+  // WebSocket: the upgrade request handed to the socket -> 101 read.
+  std::optional<Duration> upgrade;
 
   // Adds `other` phase by phase (redirect hops add up).
   void Add(const PhaseTimings& other);
@@ -85,6 +87,9 @@ struct ProbeResult {
   std::optional<std::int64_t> cert_not_after;
   // llm_stream probes: set whenever a streamed body was read, failed or not.
   std::optional<StreamTimings> stream;
+  // websocket probes: message sent -> its matching reply read, one per
+  // message that got one.
+  std::vector<Duration> round_trips;
 
   bool Ok() const { return reason == Reason::kOk; }
 };

@@ -13,6 +13,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 #include <deque>
@@ -47,6 +49,7 @@ constexpr std::pair<std::string_view, Action> kActions[] = {
     {"bad_chunked", Action::kBadChunked},
     {"reset_mid_headers", Action::kResetMidHeaders},
     {"empty_json", Action::kEmptyJson},
+    {"ws_close", Action::kWsClose},
 };
 
 std::string_view ActionName(Action a) {
@@ -735,6 +738,59 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     co_return !eec && req.keep_alive();
   }
 
+  // GET /ws/echo as a WebSocket: every text or binary message comes back as
+  // it was, after the fault's delay. `?push=1` sends a heartbeat message
+  // before each reply (a client must skip it). Faults: stall (upgrade, then
+  // never reply), reset_mid_body (reset on the first message), ws_close
+  // (close frame 1011 instead of the first reply).
+  asio::awaitable<void> WebSocketEcho(beast::tcp_stream& stream,
+                                      const http::request<http::string_body>& req,
+                                      std::string_view target, const Decision& decision) {
+    namespace websocket = beast::websocket;
+    stream.expires_never();
+    websocket::stream<beast::tcp_stream&> ws(stream);
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    auto [aec] = co_await ws.async_accept(req, kTuple);
+    Record rec;
+    rec.method = std::string(req.method_string());
+    rec.path = "/ws/echo";
+    rec.action = decision.action;
+    rec.status = aec ? 0 : 101;
+    AddRecord(rec);
+    if (aec) co_return;
+    const bool push = target.find("push=1") != std::string_view::npos;
+    beast::flat_buffer buffer;
+    while (!stopped) {
+      buffer.clear();
+      auto [rec_ec, n] = co_await ws.async_read(buffer, kTuple);
+      if (rec_ec) co_return;
+      if (decision.action == Action::kStall) continue;
+      if (decision.action == Action::kResetMidBody) {
+        Reset(stream);
+        co_return;
+      }
+      if (decision.action == Action::kWsClose) {
+        co_await ws.async_close(
+            websocket::close_reason(websocket::close_code::internal_error, "injected close"),
+            kTuple);
+        co_return;
+      }
+      if (decision.delay > Duration::zero()) {
+        asio::steady_timer timer(executor, decision.delay);
+        co_await timer.async_wait(kTuple);
+      }
+      if (push) {
+        ws.text(true);
+        auto [pec, pn] = co_await ws.async_write(
+            asio::buffer(std::string_view("{\"type\":\"heartbeat\"}")), kTuple);
+        if (pec) co_return;
+      }
+      ws.text(ws.got_text());
+      auto [wec, w] = co_await ws.async_write(buffer.data(), kTuple);
+      if (wec) co_return;
+    }
+  }
+
   asio::awaitable<void> Accept() {
     auto self = shared_from_this();
     while (!stopped) {
@@ -772,6 +828,12 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         continue;
       }
       const auto decision = Decide(req.method_string(), path);
+      if (path == "/ws/echo" && beast::websocket::is_upgrade(req) && !decision.error &&
+          (decision.action == Action::kNone || decision.action == Action::kStall ||
+           decision.action == Action::kResetMidBody || decision.action == Action::kWsClose)) {
+        co_await WebSocketEcho(stream, req, target, decision);
+        break;
+      }
       if (auto dialect = LlmEndpoint(path);
           dialect && !decision.error && decision.action == Action::kNone) {
         open = co_await Llm(stream, req, path, *dialect, read_done, decision.delay);
@@ -808,6 +870,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       stream.expires_never();
       switch (decision.action) {
         case Action::kNone:
+        case Action::kWsClose:  // not a WebSocket: answered as usual
         case Action::kEmptyJson: {
           rec.actual = Clock::now() - read_done;
           AddRecord(rec);

@@ -31,6 +31,7 @@ enum class Action {
   kBadChunked,          // invalid chunked encoding
   kResetMidHeaders,     // the status line and part of the headers, then RST
   kEmptyJson,           // 200 with `{}` instead of the route's answer (a login without a token)
+  kWsClose,             // WebSocket: a close frame (1011) instead of the first reply
 };
 
 struct FaultRule {

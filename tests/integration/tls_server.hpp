@@ -15,6 +15,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -63,7 +65,8 @@ inline void WriteSelfSigned(const std::string& cert_file, const std::string& key
 
 // A TLS server on loopback with a self-signed certificate made for the
 // test, valid for 30 days or (`expired`) until yesterday; answers every
-// request 200 "tls ok" and closes.
+// request 200 "tls ok" and closes, or, for a WebSocket upgrade, echoes
+// every message.
 class TlsServer {
  public:
   explicit TlsServer(const TempDir& dir, bool expired = false) {
@@ -110,6 +113,18 @@ class TlsServer {
     http::request<http::string_body> req;
     auto [rec, n] = co_await http::async_read(stream, buffer, req, tuple);
     if (rec) co_return;
+    if (boost::beast::websocket::is_upgrade(req)) {
+      boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>&> ws(
+          stream);
+      auto [aec] = co_await ws.async_accept(req, tuple);
+      for (bool open = !aec; open;) {
+        buffer.clear();
+        auto [wrec, got] = co_await ws.async_read(buffer, tuple);
+        auto [wec, put] = co_await ws.async_write(buffer.data(), tuple);
+        open = !wrec && !wec;
+      }
+      co_return;
+    }
     http::response<http::string_body> res{http::status::ok, 11};
     res.body() = "tls ok";
     res.keep_alive(false);

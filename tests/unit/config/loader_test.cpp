@@ -160,6 +160,8 @@ probes:
     type: htp
   - name: c
     type: websocket
+    request: {url: "http://x/"}
+    websocket: {send: hi}
   - type: http
     request: {url: "http://x/"}
 )",
@@ -168,8 +170,8 @@ probes:
                 {5, 11, "invalid probe name 'bad name!'"},
                 {7, 20, "must start with http:// or https://"},
                 {9, 11, "unknown probe type 'htp' in probe 'b'; did you mean 'http'?"},
-                {11, 11, "probe type 'websocket' is not supported yet"},
-                {12, 5, "probe #4 has no 'name'"}});
+                {12, 20, "must start with ws:// or wss://"},
+                {14, 5, "probe #4 has no 'name'"}});
 }
 
 TEST(Loader, WrongTypes) {

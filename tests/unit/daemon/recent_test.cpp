@@ -105,13 +105,14 @@ TEST(Judge, LatencyWithoutSamplesIsNotMetOnceThereWereRuns) {
 }
 
 TEST(RecentRuns, CapacityCoversTheWindowAtTheInterval) {
-  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(30), false).Capacity(), 31u);
-  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(1), false).Capacity(),
+  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(30), RecentRuns::Extra::kNone).Capacity(),
+            31u);
+  EXPECT_EQ(RecentRuns(std::chrono::minutes(15), seconds(1), RecentRuns::Extra::kNone).Capacity(),
             RecentRuns::kMaxRuns);
 }
 
 TEST(RecentRuns, KeepsTheNewestRunsOldestFirst) {
-  RecentRuns ring(seconds(40), seconds(10), false);  // 5 runs
+  RecentRuns ring(seconds(40), seconds(10), RecentRuns::Extra::kNone);  // 5 runs
   ASSERT_EQ(ring.Capacity(), 5u);
   for (int i = 0; i < 8; ++i) {
     ring.Add(Result(milliseconds(i), i == 6 ? probes::Reason::kConnect : probes::Reason::kOk),
@@ -131,7 +132,7 @@ TEST(RecentRuns, KeepsTheNewestRunsOldestFirst) {
 }
 
 TEST(RecentRuns, KeepsTimeToFirstTokenForStreams) {
-  RecentRuns ring(seconds(60), seconds(10), true);
+  RecentRuns ring(seconds(60), seconds(10), RecentRuns::Extra::kTtft);
   auto r = Result(milliseconds(500));
   r.stream.emplace();
   r.stream->ttft = milliseconds(40);
@@ -140,6 +141,42 @@ TEST(RecentRuns, KeepsTimeToFirstTokenForStreams) {
   const auto samples = ring.SamplesSince(0);
   ASSERT_EQ(samples.ttft.seconds.size(), 1u);
   EXPECT_NEAR(samples.ttft.seconds[0], 0.04, 1e-6);
+}
+
+TEST(RecentRuns, KeepsEachRunsSlowestRoundTripForWebSockets) {
+  RecentRuns ring(seconds(60), seconds(10), RecentRuns::ExtraFor(config::ProbeType::kWebSocket));
+  auto r = Result(milliseconds(50));
+  r.round_trips = {milliseconds(3), milliseconds(9), milliseconds(4)};
+  ring.Add(r, 10);
+  ring.Add(Result(milliseconds(20), probes::Reason::kTimeout), 11);  // no reply at all
+  const auto samples = ring.SamplesSince(0);
+  ASSERT_EQ(samples.round_trip.seconds.size(), 1u);
+  EXPECT_NEAR(samples.round_trip.seconds[0], 0.009, 1e-6);
+  EXPECT_TRUE(samples.ttft.seconds.empty());
+}
+
+TEST(RecentRuns, TracksOnlyObjectivesItHasSamplesFor) {
+  config::Objectives o;
+  o.latency = config::LatencyObjective{0.95, milliseconds(10)};
+  o.inter_chunk = config::LatencyObjective{0.95, milliseconds(10)};
+  o.e2e = config::LatencyObjective{0.95, milliseconds(10)};
+  o.round_trip = config::LatencyObjective{0.95, milliseconds(10)};
+  const auto tracked = RecentRuns::Tracked(o);
+  EXPECT_TRUE(tracked.latency && tracked.round_trip);
+  EXPECT_FALSE(tracked.inter_chunk || tracked.e2e);
+}
+
+TEST(Judge, RoundTripObjectiveCountsEveryMessage) {
+  config::Objectives o;
+  o.round_trip = config::LatencyObjective{0.5, milliseconds(10)};
+  RunSamples samples;
+  auto r = Result(milliseconds(100));
+  r.round_trips = {milliseconds(5), milliseconds(6), milliseconds(50)};
+  samples.Add(r);
+  const auto verdicts = Judge(o, samples);
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_TRUE(verdicts[0].met) << "one of three over 10ms is within a p50";
+  EXPECT_EQ(verdicts[0].Describe(), "round trip p50 <= 10ms");
 }
 
 }  // namespace

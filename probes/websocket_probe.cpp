@@ -1,0 +1,183 @@
+#include "probes/websocket_probe.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "probes/expect.hpp"
+
+namespace sloprobe::probes {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kUserAgent = "sloprobe/0.1";
+
+bool IsTimeout(const error_code& ec) {
+  return ec == beast::error::timeout || ec == asio::error::timed_out;
+}
+
+std::string Target(const boost::urls::url_view& url) {
+  std::string target(url.encoded_path());
+  if (target.empty()) target = "/";
+  if (url.has_query()) target += "?" + std::string(url.encoded_query());
+  return target;
+}
+
+// Why a read or write on an open WebSocket failed.
+void Classify(const error_code& ec, std::string_view doing, ProbeResult& out,
+              const websocket::close_reason& closed) {
+  if (IsTimeout(ec)) {
+    out.reason = Reason::kTimeout;
+    out.detail = "timed out " + std::string(doing);
+  } else if (ec == websocket::error::closed) {
+    out.reason = Reason::kProtocol;
+    out.detail = "the server closed the WebSocket (code " + std::to_string(closed.code) +
+                 (closed.reason.empty() ? "" : ", '" + Excerpt(closed.reason.c_str()) + "'") +
+                 ") " + std::string(doing);
+  } else if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
+    out.reason = Reason::kBodyTooLarge;
+    out.detail = "a message over 'body_limit' " + std::string(doing);
+  } else {
+    out.reason = Reason::kProtocol;
+    out.detail = std::string(doing) + ": " + ec.message();
+  }
+}
+
+// The upgrade, then the messages, over `ws` (plain or TLS).
+template <class Ws>
+asio::awaitable<void> Converse(Ws& ws, beast::tcp_stream& lowest, const config::ProbeConfig& c,
+                               Clock::time_point started, Clock::time_point deadline,
+                               const config::Redactor& secrets, ProbeResult& out,
+                               StepResult& step) {
+  // One deadline for everything, on the socket, as for HTTP; the WebSocket
+  // stream's own timers are off.
+  lowest.expires_at(deadline);
+  ws.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                websocket::stream_base::none(), false});
+  ws.set_option(websocket::stream_base::decorator([&c](websocket::request_type& req) {
+    req.set(beast::http::field::user_agent, kUserAgent);
+    for (const auto& h : c.request.headers) req.set(h.name, h.value);
+  }));
+  ws.read_message_max(c.request.body_limit);
+
+  websocket::response_type response;
+  auto t0 = Clock::now();
+  // Host as written in the URL: with its port when the URL has one.
+  auto [hec] = co_await ws.async_handshake(
+      response, std::string(c.request.url.encoded_host_and_port()), Target(c.request.url), kTuple);
+  step.status = static_cast<int>(response.result_int());
+  if (hec) {
+    if (IsTimeout(hec)) {
+      out.reason = Reason::kTimeout;
+      out.detail = "timed out in the WebSocket upgrade";
+    } else if (hec == websocket::error::upgrade_declined && step.status != 0) {
+      const int s = step.status;
+      out.reason = s == 429               ? Reason::kRateLimited
+                   : s == 401 || s == 403 ? Reason::kAuth
+                                          : Reason::kHttpStatus;
+      out.detail = "upgrade refused: status " + std::to_string(s) + ", expected 101";
+    } else {
+      out.reason = Reason::kProtocol;
+      out.detail = "WebSocket upgrade failed: " + hec.message();
+    }
+    co_return;
+  }
+  step.phases.upgrade = Clock::now() - t0;
+
+  const auto& x = c.websocket;
+  beast::flat_buffer buffer;
+  for (int i = 0; i < x.messages; ++i) {
+    const std::string which =
+        "message " + std::to_string(i + 1) + " of " + std::to_string(x.messages);
+    ws.text(true);
+    t0 = Clock::now();
+    auto [wec, written] = co_await ws.async_write(asio::buffer(x.send), kTuple);
+    if (wec) {
+      Classify(wec, "sending " + which, out, ws.reason());
+      co_return;
+    }
+    int skipped = 0;
+    for (;;) {
+      buffer.clear();
+      auto [rec, n] = co_await ws.async_read(buffer, kTuple);
+      if (rec) {
+        Classify(rec,
+                 "waiting for the reply to " + which +
+                     (skipped > 0 ? " (" + std::to_string(skipped) + " other messages came)" : ""),
+                 out, ws.reason());
+        co_return;
+      }
+      const auto at = Clock::now();
+      HttpResponse reply;
+      reply.status = 200;
+      reply.body = beast::buffers_to_string(buffer.data());
+      if (!CheckResponse(reply, x.reply, &secrets)) {
+        out.round_trips.push_back(at - t0);
+        break;
+      }
+      ++skipped;  // a message that is not the reply: a push, a heartbeat
+    }
+  }
+  out.duration = Clock::now() - started;  // the close that follows is not part of the run
+}
+
+// A close frame, and the server's in answer, for at most a second: the run
+// is measured already, but a server should see a clean goodbye.
+template <class Ws>
+asio::awaitable<void> Close(Ws& ws, beast::tcp_stream& lowest, Clock::time_point deadline) {
+  lowest.expires_at(std::min(deadline, Clock::now() + std::chrono::seconds(1)));
+  co_await ws.async_close(websocket::close_code::normal, kTuple);
+}
+
+}  // namespace
+
+WebSocketProbe::WebSocketProbe(config::ProbeConfig config, asio::any_io_executor executor,
+                               std::shared_ptr<TlsContexts> tls,
+                               std::shared_ptr<const config::Redactor> secrets)
+    : config_(std::move(config)),
+      client_(std::move(executor), config_.request.tls, std::move(tls),
+              UsesTls(config_.request.url)),
+      secrets_(std::move(secrets)) {}
+
+asio::awaitable<ProbeResult> WebSocketProbe::Run() {
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
+  ProbeResult result;
+  StepResult step;
+  step.name = std::string(kStepName);
+  FetchResult connect;
+  auto conn = co_await client_.Connect(config_.request.url, deadline, connect);
+  step.phases = connect.phases;
+  result.cert_not_after = connect.cert_not_after;
+  if (!conn) {
+    result.reason = connect.reason;
+    result.detail = std::move(connect.detail);
+  } else if (conn->secure) {
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>&> ws(*conn->secure);
+    co_await Converse(ws, conn->Lowest(), config_, started, deadline, *secrets_, result, step);
+    if (result.Ok()) co_await Close(ws, conn->Lowest(), deadline);
+  } else {
+    websocket::stream<beast::tcp_stream&> ws(*conn->plain);
+    co_await Converse(ws, conn->Lowest(), config_, started, deadline, *secrets_, result, step);
+    if (result.Ok()) co_await Close(ws, conn->Lowest(), deadline);
+  }
+  if (!result.Ok()) result.duration = Clock::now() - started;
+  if (!result.Ok()) {
+    result.step = std::string(kStepName);
+    if (!secrets_->Empty()) result.detail = secrets_->Redact(result.detail);
+  }
+  step.duration = result.duration;
+  step.reason = result.reason;
+  result.steps.push_back(std::move(step));
+  co_return result;
+}
+
+}  // namespace sloprobe::probes
