@@ -107,6 +107,11 @@ probes:
     model: m
     prompt: hi
     objectives: {ttft: {threshold: 500ms}, inter_chunk: {threshold: 100ms}, e2e: {threshold: 5s}}
+  - name: events
+    type: websocket
+    request: {url: "ws://h/ws"}
+    websocket: {send: ping}
+    objectives: {round_trip: {threshold: 500ms}}
 )",
                                          "t.yml");
   ASSERT_TRUE(loaded.config) << loaded.errors.at(0).ToString();
