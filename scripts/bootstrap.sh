@@ -16,7 +16,7 @@ packages=(
   # the status page test renders it in a real browser
   chromium
   # packaging checks
-  lintian systemd
+  lintian systemd man-db
 )
 
 # Node.js and npm only where no node is installed already (a machine may have

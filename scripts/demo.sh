@@ -70,6 +70,7 @@ cat <<MSG
 sloprobe is running against the testbed (/agents has 30-70 ms of injected
 latency and 5 % errors, so 'list-agents' breaches its objectives).
 
+  status page  http://$SLOPROBE_ADDR/
   metrics      http://$SLOPROBE_ADDR/metrics
   health       http://$SLOPROBE_ADDR/-/healthy
   prometheus   $prometheus_url
@@ -90,9 +91,18 @@ Try in Prometheus:
     sum by (step, reason) (sloprobe_probe_failures_total{probe="agents-flow"}) > 0
   logins reused from the cache vs. sent:
     sloprobe_scenario_logins_total
+  WebSocket round trips, p95:
+    histogram_quantile(0.95, sum by (probe, le) (rate(sloprobe_websocket_round_trip_seconds_bucket[1m])))
   LLM streams: p95 time to first token and mean gap between chunks, per API:
     histogram_quantile(0.95, sum by (probe, api, le) (rate(sloprobe_llm_time_to_first_token_seconds_bucket[1m])))
     rate(sloprobe_llm_inter_chunk_seconds_sum[1m]) / rate(sloprobe_llm_inter_chunk_seconds_count[1m])
+
+A one-shot check of the same objectives, as a deploy gate would run it (with
+the demo's secrets in the environment, as exported at the top of this script):
+  build/daemon/sloprobe check --config.file config/examples/demo.yml --runs 20
+
+Grafana: import docs/dashboards/sloprobe.json with a Prometheus data source
+at http://$PROMETHEUS_ADDR.
 
 MSG
 summary() {

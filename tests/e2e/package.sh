@@ -34,12 +34,21 @@ for f in /usr/bin/sloprobe /lib/systemd/system/sloprobe.service /lib/systemd/sys
   /etc/sloprobe/sloprobe.yml /etc/default/sloprobe /usr/share/sloprobe/alerts/sloprobe.rules.yml \
   /usr/share/sloprobe/examples/prometheus.yml /usr/share/sloprobe/examples/alertmanager.yml \
   /usr/share/doc/sloprobe/copyright /usr/share/doc/sloprobe/runbooks/SloprobeDown.md \
-  /usr/share/man/man1/sloprobe.1.gz; do
+  /usr/share/man/man1/sloprobe.1.gz /usr/share/sloprobe/dashboards/sloprobe.json \
+  /usr/share/doc/sloprobe/quickstart.md; do
   [ -f "$f" ] || fail "$f not installed"
 done
 [ "$(stat -c %a /etc/sloprobe/credentials)" = 700 ] || fail "/etc/sloprobe/credentials is not 0700"
 cmp -s /usr/share/sloprobe/alerts/sloprobe.rules.yml "$3/alerts/sloprobe.rules.yml" ||
   fail "the installed rules differ from alerts/sloprobe.rules.yml"
+cmp -s /usr/share/sloprobe/dashboards/sloprobe.json "$3/docs/dashboards/sloprobe.json" ||
+  fail "the installed dashboard differs from docs/dashboards/sloprobe.json"
+# The man page renders without warnings and documents the one-shot mode.
+man_out=$(MANWIDTH=80 man --warnings -l /usr/share/man/man1/sloprobe.1.gz 2>&1 >/dev/null) ||
+  fail "man: $man_out"
+[ -z "$man_out" ] || fail "man warns: $man_out"
+zcat /usr/share/man/man1/sloprobe.1.gz | grep -q '^\.SS sloprobe check' ||
+  fail "the man page does not document sloprobe check"
 conffiles=$(dpkg-query -W -f='${Conffiles}' sloprobe)
 for f in /etc/sloprobe/sloprobe.yml /etc/default/sloprobe; do
   echo "$conffiles" | grep -q " $f " || fail "$f is not a conffile: $conffiles"
