@@ -26,7 +26,7 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
 cmake --build build-tsan -j"$(nproc)" --target sloprobe_integration_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ./build-tsan/tests/sloprobe_integration_tests \
-  --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*:WebServer*:SecuredServer*:FaultMatrix.Each*'
+  --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*:WebServer*:SecuredServer*:FaultMatrix.Each*:WebSocketDaemon*'
 
 echo "== fuzzing: each libFuzzer target for 30 s from its seed corpus"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
