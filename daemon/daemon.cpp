@@ -69,13 +69,14 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     bool held = false;                   // the last run asked to wait (429 Retry-After)
     bool retired = false;                // removed or replaced by a reload; its runs record nothing
     // For the status page.
-    std::unique_ptr<RecentRuns> recent;
-    std::optional<double> last_run_unix;
-    double last_seconds = 0;
-    std::optional<double> failure_unix;  // the last failed run's
-    Reason failure_reason = Reason::kOk;
-    std::string failure_step;
-    std::string failure_detail;
+    std::optional<RecentRuns> recent;  // set once the slot is made
+    struct Failure {
+      double at_unix = 0;
+      Reason reason = Reason::kOk;
+      std::string step;
+      std::string detail;
+    };
+    std::unique_ptr<Failure> last_failure;  // only probes that failed pay for one
   };
   struct Run {
     Scheduler::ProbeId probe = 0;
@@ -126,8 +127,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     auto slot = std::make_shared<Slot>();
     slot->probe = std::move(probe);
     slot->metrics = metrics.ForProbe(p);
-    slot->recent =
-        std::make_unique<RecentRuns>(kStatusWindow, p.interval, RecentRuns::ExtraFor(p.type));
+    slot->recent.emplace(kStatusWindow, p.interval, RecentRuns::ExtraFor(p.type));
     const auto id =
         scheduler.Add(p.name,
                       {std::chrono::duration_cast<Scheduler::Duration>(p.interval),
@@ -398,18 +398,20 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       row.name = c.name;
       row.type = std::string(config::ProbeTypeName(c.type));
       row.interval = c.interval;
-      row.last_run_unix = slot->last_run_unix;
-      row.last_seconds = slot->last_seconds;
+      if (const auto last = slot->recent->Last()) {
+        row.last_run_unix = last->finished_unix;
+        row.last_seconds = last->seconds;
+      }
       row.runs = slot->recent->Since(since);
       row.verdicts = Judge(RecentRuns::Tracked(c.objectives), slot->recent->SamplesSince(since));
       row.state = StateOf(slot->last, row.verdicts);
       if (c.objectives.latency)
         row.latency_threshold = config::ToSeconds(c.objectives.latency->threshold);
-      if (slot->failure_unix) {
-        row.failure_unix = slot->failure_unix;
-        row.failure_reason = std::string(probes::ReasonName(slot->failure_reason));
-        row.failure_step = slot->failure_step;
-        row.failure_detail = slot->failure_detail;
+      if (const auto& f = slot->last_failure) {
+        row.failure_unix = f->at_unix;
+        row.failure_reason = std::string(probes::ReasonName(f->reason));
+        row.failure_step = f->step;
+        row.failure_detail = f->detail;
       }
       page.rows.push_back(std::move(row));
     }
@@ -536,14 +538,13 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
   // What the status page shows of a finished run.
   static void Remember(Slot& slot, const probes::ProbeResult& result, double now) {
     slot.recent->Add(result, now);
-    slot.last_run_unix = now;
-    slot.last_seconds = std::chrono::duration<double>(result.duration).count();
     if (result.Ok()) return;
-    slot.failure_unix = now;
-    slot.failure_reason = result.reason;
-    slot.failure_step =
-        slot.probe->Config().type == config::ProbeType::kScenario ? result.step : "";
-    slot.failure_detail = result.detail;
+    if (!slot.last_failure) slot.last_failure = std::make_unique<Slot::Failure>();
+    auto& f = *slot.last_failure;
+    f.at_unix = now;
+    f.reason = result.reason;
+    f.step = slot.probe->Config().type == config::ProbeType::kScenario ? result.step : "";
+    f.detail = result.detail;
   }
 
   // A 429's Retry-After holds the probe back, up to max_retry_after.

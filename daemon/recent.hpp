@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,8 +71,11 @@ struct Verdict {
 std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSamples& samples);
 
 // The latest runs of one probe, oldest first, as a fixed ring: the newest
-// `capacity` runs within `window`, for the status page. Entries are small
-// (9 bytes; 13 with one more latency) because every probe has one.
+// `capacity` runs within `window`, for the status page. Every probe has one,
+// so a run takes 7 bytes (9 with one more latency), allocated at the first
+// run: the finish time in whole seconds, the
+// reason, and each latency as a 16-bit logarithmic code, exact to within
+// 0.03 % from a microsecond to days.
 class RecentRuns {
  public:
   // The one latency besides the run's own that a run keeps.
@@ -91,7 +95,7 @@ class RecentRuns {
   // when a run sends one message); not inter_chunk and e2e.
   static config::Objectives Tracked(const config::Objectives& objectives);
 
-  static constexpr std::size_t kMaxRuns = 180;  // a run every 5 s fills 15 minutes
+  static constexpr std::size_t kMaxRuns = 120;  // a run every 7.5 s fills 15 minutes
 
   void Add(const probes::ProbeResult& result, double finished_unix);
 
@@ -102,6 +106,8 @@ class RecentRuns {
   };
   // Runs that finished at or after `since_unix`, oldest first.
   std::vector<Run> Since(double since_unix) const;
+  // The newest run, however old; nullopt before the first.
+  std::optional<Run> Last() const;
   // The same runs as samples to judge, with the extra latency.
   RunSamples SamplesSince(double since_unix) const;
   std::size_t Capacity() const { return capacity_; }
@@ -110,16 +116,27 @@ class RecentRuns {
   template <typename F>
   void ForEachSince(double since_unix, F&& f) const;
 
-  std::size_t capacity_;
-  std::size_t next_ = 0;  // where the next run goes
-  std::size_t size_ = 0;
+  // Latencies as 16-bit codes: 0 is "none" (a run without a first token).
+  static std::uint16_t Encode(std::optional<double> seconds);
+  static std::optional<double> Decode(std::uint16_t code);
+
+  // Structure of arrays (no padding): times in whole seconds since the
+  // Unix epoch (enough to tell which runs are in a 15-minute window), then
+  // durations and extra latencies (with an Extra, the second half), then
+  // reasons.
+  std::uint32_t* FinishedAt() const { return finished_.get(); }
+  std::uint16_t* Durations() const { return latencies_.get(); }
+  std::uint16_t* Extras() const { return latencies_.get() + capacity_; }
+  std::uint8_t* Reasons() const { return reasons_.get(); }
+
+  std::uint16_t capacity_;
+  std::uint16_t next_ = 0;  // where the next run goes
+  std::uint16_t size_ = 0;
   Extra extra_;
-  // Structure of arrays: no padding. Times are whole seconds since the Unix
-  // epoch (enough to tell which runs are in a 15-minute window).
-  std::vector<std::uint32_t> finished_;
-  std::vector<float> seconds_;
-  std::vector<std::uint8_t> reason_;
-  std::vector<float> extra_seconds_;  // with an Extra only; NaN: none in that run
+  // Null until the first run.
+  std::unique_ptr<std::uint32_t[]> finished_;
+  std::unique_ptr<std::uint16_t[]> latencies_;
+  std::unique_ptr<std::uint8_t[]> reasons_;
 };
 
 }  // namespace sloprobe::daemon
