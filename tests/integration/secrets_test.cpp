@@ -1,6 +1,6 @@
 // Secrets and credentials never leave the process: not in logs, not in
-// /metrics, not in OTLP exports, not in any failure detail or reload error,
-// even when a server sends them back.
+// /metrics, not on the status page, not in OTLP exports, not in any failure
+// detail or reload error, even when a server sends them back.
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -203,6 +203,7 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
   daemon::Logger::Get().Configure(daemon::LogLevel::kDebug, daemon::LogFormat::kJson, &log);
   std::string metrics;
   std::string reload_errors;
+  std::string status_page;
   Families families;
   {
     DaemonRunner d(config_);
@@ -215,6 +216,8 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
                          [&](const auto& kv) { return runs(f, kv.first) >= 3; });
     });
     metrics = HttpRequest(d.Port(), "GET", "/metrics").body;
+    // The status page quotes each probe's last failure detail.
+    status_page = HttpRequest(d.Port(), "GET", "/").body;
     // A reload that fails next to a secret: its errors are scrubbed too.
     const auto reload =
         d.Reload(Replace(Replace(kProbes, "BASE", bed_->Url("")), "\"BASE/echo?key=", "\"bad:/") +
@@ -241,6 +244,8 @@ TEST_F(Secrets, NeverInLogsOrMetrics) {
   ASSERT_GE(forbidden.size(), 5u);  // password, key, basic, and issued tokens
   ExpectClean("the log", log.str(), forbidden);
   ExpectClean("/metrics", metrics, forbidden);
+  ExpectClean("the status page", status_page, forbidden);
+  EXPECT_NE(status_page.find("data-state=\"failing\""), std::string::npos) << "failures shown";
   ExpectClean("a reload error", reload_errors, forbidden);
   EXPECT_FALSE(reload_errors.empty());
   // The last OTLP export (JSON, so that strings are plain text), after
