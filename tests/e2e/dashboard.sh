@@ -43,13 +43,7 @@ probes:
     objectives: {round_trip: {quantile: 0.95, threshold: 100ms}}
 YAML
 start_sloprobe "$sloprobe" "$E2E_DIR/sloprobe.yml"
-cat >"$E2E_DIR/prometheus.yml" <<YAML
-global: {scrape_interval: 1s, evaluation_interval: 1s}
-scrape_configs:
-  - job_name: sloprobe
-    static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
-YAML
-start_prometheus "$E2E_DIR/prometheus.yml"
+start_prometheus_for_sloprobe
 python3 "$(dirname "$0")/dashboard_queries.py" "$source_dir/docs/dashboards/sloprobe.json" \
   "http://127.0.0.1:$PROM_PORT" 60 || fail "dashboard queries (see above)"
 echo "dashboard: 1 passed, 0 failed"

@@ -66,6 +66,18 @@ start_prometheus() {
   PROM_PORT=$PORT
 }
 
+# start_prometheus_for_sloprobe: a Prometheus server scraping the sloprobe
+# that start_sloprobe started (job "sloprobe") every second; sets PROM_PORT.
+start_prometheus_for_sloprobe() {
+  cat >"$E2E_DIR/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: sloprobe
+    static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
+YAML
+  start_prometheus "$E2E_DIR/prometheus.yml"
+}
+
 # query PROMQL: the JSON answer of an instant query to that server.
 query() {
   curl -sf --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"

@@ -17,13 +17,7 @@ probes:
 YAML
 start_sloprobe "$sloprobe" "$E2E_DIR/sloprobe.yml"
 
-cat >"$E2E_DIR/prometheus.yml" <<YAML
-global: {scrape_interval: 1s, evaluation_interval: 1s}
-scrape_configs:
-  - job_name: sloprobe
-    static_configs: [{targets: ["127.0.0.1:$SLOPROBE_PORT"]}]
-YAML
-start_prometheus "$E2E_DIR/prometheus.yml"
+start_prometheus_for_sloprobe
 up_is_one() { query 'up{job="sloprobe"}' | grep -q '"value":\[[0-9.]*,"1"\]'; }
 wait_until 30 up_is_one || fail "up{job=\"sloprobe\"} is not 1: $(query 'up')"
 has_count() { query 'sloprobe_probe_duration_seconds_count{job="sloprobe",probe="health"} > 0' | grep -q '"probe":"health"'; }
