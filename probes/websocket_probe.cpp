@@ -7,6 +7,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include "probes/expect.hpp"
+#include "probes/http_probe.hpp"
 
 namespace sloprobe::probes {
 
@@ -152,7 +153,7 @@ asio::awaitable<ProbeResult> WebSocketProbe::Run() {
   const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
   ProbeResult result;
   StepResult step;
-  step.name = std::string(kStepName);
+  step.name = std::string(HttpProbe::kStepName);
   FetchResult connect;
   auto conn = co_await client_.Connect(config_.request.url, deadline, connect);
   step.phases = connect.phases;
@@ -171,7 +172,7 @@ asio::awaitable<ProbeResult> WebSocketProbe::Run() {
   }
   if (!result.Ok()) result.duration = Clock::now() - started;
   if (!result.Ok()) {
-    result.step = std::string(kStepName);
+    result.step = std::string(HttpProbe::kStepName);
     if (!secrets_->Empty()) result.detail = secrets_->Redact(result.detail);
   }
   step.duration = result.duration;

@@ -8,11 +8,11 @@ namespace sloprobe::probes {
 // `type: websocket`: connects (ws or wss), upgrades, then sends the
 // configured message `messages` times, each time waiting for the first
 // message back that matches `reply`; every such round trip is timed.
-// Phases: resolve, connect, tls, upgrade. Closes with a close frame when
-// done. Fails with auth or rate_limited (401/403, 429) or http_status when
-// the upgrade is refused, protocol when the server closes the WebSocket or
-// breaks the framing, body_too_large for a message over `body_limit`, and
-// timeout, naming the message it was waiting for.
+// Phases: resolve, connect, tls, upgrade, on the step HttpProbe::kStepName.
+// Closes with a close frame when done. Fails with auth or rate_limited
+// (401/403, 429) or http_status when the upgrade is refused, protocol when the server closes the
+// WebSocket or breaks the framing, body_too_large for a message over `body_limit`, and timeout,
+// naming the message it was waiting for.
 class WebSocketProbe final : public Probe {
  public:
   WebSocketProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
@@ -20,8 +20,6 @@ class WebSocketProbe final : public Probe {
 
   boost::asio::awaitable<ProbeResult> Run() override;
   const config::ProbeConfig& Config() const override { return config_; }
-
-  static constexpr std::string_view kStepName = "request";
 
  private:
   config::ProbeConfig config_;
