@@ -517,15 +517,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     auto slot_ref = self->slots[id];  // keeps the slot alive across a reload
     auto& slot = *slot_ref;
     auto probe = slot.probe;
-    probes::ProbeResult result;
-    try {
-      result = co_await probe->Run();
-    } catch (const std::exception& e) {
-      // Probes classify every expected failure; this is a bug, and it must
-      // not take the daemon down with it.
-      result.reason = Reason::kProtocol;
-      result.detail = std::string("internal error: ") + e.what();
-    }
+    const auto result = co_await probes::RunGuarded(*probe);
     self->scheduler.Finished(id);
     if (self->stopping || slot.retired) co_return;  // a cancelled run measures nothing
     const auto now = UnixNow();

@@ -20,23 +20,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string Cell(std::optional<double> seconds) {
-  if (!seconds) return "-";
-  char buf[32];
-  if (*seconds < 1) {
-    std::snprintf(buf, sizeof buf, "%.1fms", *seconds * 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.2fs", *seconds);
-  }
-  return buf;
-}
-
-std::string Percent(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", ratio * 100);
-  return buf;
-}
-
 boost::json::value Optional(std::optional<double> v) {
   return v ? boost::json::value(*v) : boost::json::value(nullptr);
 }
@@ -54,13 +37,7 @@ asio::awaitable<void> RunProbe(std::shared_ptr<probes::Probe> probe, const OneSh
       pause.expires_after(options.pause);
       co_await pause.async_wait(asio::use_awaitable);
     }
-    probes::ProbeResult result;
-    try {
-      result = co_await probe->Run();
-    } catch (const std::exception& e) {
-      result.reason = probes::Reason::kProtocol;
-      result.detail = std::string("internal error: ") + e.what();
-    }
+    const auto result = co_await probes::RunGuarded(*probe);
     report.samples.Add(result);
     if (!result.Ok()) {
       report.failure_reason = std::string(probes::ReasonName(result.reason));
@@ -88,8 +65,9 @@ void PrintTable(const std::vector<ProbeReport>& reports, std::ostream& out) {
       {"PROBE", "TYPE", "RUNS", "ERRORS", "P50", "P95", "P99", "RESULT"}};
   for (const auto& r : reports) {
     const auto& d = r.samples.duration;
-    rows.push_back({r.name, r.type, std::to_string(r.samples.runs), Percent(r.samples.ErrorRatio()),
-                    Cell(d.Quantile(0.5)), Cell(d.Quantile(0.95)), Cell(d.Quantile(0.99)),
+    rows.push_back({r.name, r.type, std::to_string(r.samples.runs),
+                    RatioText(r.samples.ErrorRatio()), LatencyText(d.Quantile(0.5)),
+                    LatencyText(d.Quantile(0.95)), LatencyText(d.Quantile(0.99)),
                     r.Passed() ? "PASS" : "FAIL"});
   }
   std::vector<std::size_t> width(rows.front().size());
@@ -106,15 +84,8 @@ void PrintTable(const std::vector<ProbeReport>& reports, std::ostream& out) {
     if (k == 0) continue;
     const auto& r = reports[k - 1];
     for (const auto& v : r.verdicts) {
-      out << "    " << (v.met ? "ok    " : "BREACH") << "  " << v.Describe();
-      if (v.objective == "error_ratio") {
-        out << "  (measured " << Percent(v.observed.value_or(0)) << ")";
-      } else if (v.observed) {
-        out << "  (measured " << Cell(v.observed) << ", " << Percent(v.ratio.value_or(0))
-            << " slower)";
-      } else {
-        out << "  (no samples)";
-      }
+      out << "    " << (v.met ? "ok    " : "BREACH") << "  " << v.Describe() << "  ("
+          << v.Measured() << ")";
       out << '\n';
     }
     if (!r.failure_reason.empty()) {

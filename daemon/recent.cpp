@@ -16,6 +16,12 @@ std::string ThresholdText(double seconds) {
       std::chrono::duration_cast<config::Duration>(std::chrono::duration<double>(seconds)));
 }
 
+std::string Format(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
 std::string QuantileText(double q) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "p%g", q * 100);
@@ -64,6 +70,23 @@ std::string Verdict::Describe() const {
                            : objective == "round_trip" ? "round trip"
                                                        : objective;
   return what + " " + QuantileText(quantile) + " <= " + ThresholdText(threshold);
+}
+
+std::string LatencyText(std::optional<double> seconds) {
+  if (!seconds) return "-";
+  if (*seconds < 0.001) return Format("%.0fµs", *seconds * 1e6);
+  if (*seconds < 1) return Format("%.1fms", *seconds * 1e3);
+  return Format("%.2fs", *seconds);
+}
+
+std::string RatioText(double ratio) {
+  return Format(ratio > 0 && ratio < 0.001 ? "%.3f%%" : "%.1f%%", ratio * 100);
+}
+
+std::string Verdict::Measured() const {
+  if (!observed) return "no samples";
+  if (objective == "error_ratio") return "measured " + RatioText(*observed);
+  return "measured " + LatencyText(observed) + ", " + RatioText(ratio.value_or(0)) + " slower";
 }
 
 std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSamples& samples) {

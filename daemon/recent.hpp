@@ -65,7 +65,15 @@ struct Verdict {
 
   // "latency p95 <= 200ms", "error ratio <= 1%".
   std::string Describe() const;
+  // "measured 4.8ms, 0.5% slower", "measured 2.0%", "no samples".
+  std::string Measured() const;
 };
+
+// "850µs", "12.3ms", "1.52s"; "-" for none. The one way a latency is shown
+// to a person (status page, `sloprobe check`).
+std::string LatencyText(std::optional<double> seconds);
+// "0.0%", "2.5%", "0.012%" (small ratios keep their digits).
+std::string RatioText(double ratio);
 
 // Every objective `objectives` configures, in a fixed order.
 std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSamples& samples);

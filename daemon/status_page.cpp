@@ -16,14 +16,6 @@ std::string Format(const char* format, double value) {
   return buf;
 }
 
-// "850µs", "12.3ms", "1.52s".
-std::string LatencyText(std::optional<double> seconds) {
-  if (!seconds) return "–";
-  if (*seconds < 0.001) return Format("%.0fµs", *seconds * 1e6);
-  if (*seconds < 1) return Format("%.1fms", *seconds * 1e3);
-  return Format("%.2fs", *seconds);
-}
-
 // "4s ago", "3m ago", "2h ago".
 std::string AgoText(double seconds) {
   seconds = std::max(0.0, seconds);
@@ -39,21 +31,6 @@ std::string UtcText(double unix) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
-}
-
-std::string PercentText(double ratio) {
-  if (ratio == 0) return "0%";
-  return Format(ratio < 0.001 ? "%.3f%%" : "%.1f%%", ratio * 100);
-}
-
-std::string VerdictText(const Verdict& v) {
-  std::string observed = "no data";
-  if (v.objective == "error_ratio") {
-    if (v.observed) observed = PercentText(*v.observed);
-  } else if (v.observed) {
-    observed = LatencyText(v.observed) + ", " + PercentText(v.ratio.value_or(0)) + " slower";
-  }
-  return v.Describe() + " (" + observed + ")";
 }
 
 constexpr std::string_view kStyle = R"(
@@ -229,8 +206,8 @@ std::string RenderStatusPage(const StatusPage& page) {
     html +=
         "<td class=\"num errors\">" +
         (row.runs.empty()
-             ? std::string("–")
-             : PercentText(static_cast<double>(failures) / static_cast<double>(row.runs.size()))) +
+             ? std::string("-")
+             : RatioText(static_cast<double>(failures) / static_cast<double>(row.runs.size()))) +
         "</td>";
     html += "<td class=\"objectives\">";
     if (row.verdicts.empty()) {
@@ -239,7 +216,8 @@ std::string RenderStatusPage(const StatusPage& page) {
       html += "<ul class=\"objectives\">";
       for (const auto& v : row.verdicts) {
         html += std::string("<li class=\"") + (v.met ? "met" : "unmet") + "\" data-objective=\"" +
-                v.objective + "\">" + (v.met ? "✓ " : "✗ ") + HtmlEscape(VerdictText(v)) + "</li>";
+                v.objective + "\">" + (v.met ? "✓ " : "✗ ") +
+                HtmlEscape(v.Describe() + " (" + v.Measured() + ")") + "</li>";
       }
       html += "</ul>";
     }

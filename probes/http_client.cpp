@@ -37,11 +37,19 @@ bool UsesTls(const boost::urls::url_view& url) {
          url.scheme_id() == boost::urls::scheme::wss;
 }
 
+bool IsTimeout(const boost::system::error_code& ec) {
+  return ec == boost::beast::error::timeout || ec == boost::asio::error::timed_out;
+}
+
+std::string RequestTarget(const boost::urls::url_view& url) {
+  const auto target = url.encoded_target();
+  return target.empty() ? std::string("/") : std::string(target);
+}
+
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxIdleConnections = 8;
-constexpr std::string_view kUserAgent = "sloprobe/0.1";
 
 std::string OriginOf(const boost::urls::url_view& url, std::uint16_t port) {
   std::string origin(url.scheme());
@@ -57,16 +65,23 @@ std::uint16_t PortOf(const boost::urls::url_view& url) {
   return UsesTls(url) ? 443 : 80;
 }
 
+}  // namespace
+
+std::string HostHeader(const boost::urls::url_view& url) {
+  std::string host(url.encoded_host());
+  const auto port = PortOf(url);
+  if (port != (UsesTls(url) ? 443 : 80)) host += ":" + std::to_string(port);
+  return host;
+}
+
+namespace {
+
 // The host as a resolver or SNI wants it: IPv6 literals without brackets.
 std::string HostOf(const boost::urls::url_view& url) {
   if (url.host_type() == boost::urls::host_type::ipv6) {
     return std::string(url.encoded_host_address());
   }
   return url.host_address();
-}
-
-bool IsTimeout(const error_code& ec) {
-  return ec == beast::error::timeout || ec == asio::error::timed_out;
 }
 
 bool IsPeerClosed(const error_code& ec) {
@@ -399,13 +414,8 @@ asio::awaitable<void> HttpClient::FetchOnce(const config::HttpRequest& options,
                                             Clock::time_point deadline, BodySink* sink,
                                             FetchResult& out) {
   const std::uint16_t port = PortOf(url);
-  const bool default_port = port == (url.scheme_id() == boost::urls::scheme::https ? 443 : 80);
-  std::string host(url.encoded_host());
-  if (!default_port) host += ":" + std::to_string(port);
-  const auto target = url.encoded_target();
-  const std::string wire =
-      SerializeRequest(method, target.empty() ? std::string_view("/") : std::string_view(target),
-                       host, headers, body, options.keep_alive);
+  const std::string wire = SerializeRequest(method, RequestTarget(url), HostHeader(url), headers,
+                                            body, options.keep_alive);
   const bool head = method == "HEAD";
 
   const std::string origin = OriginOf(url, port);

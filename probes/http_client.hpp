@@ -117,8 +117,20 @@ class HttpClient {
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
+inline constexpr std::string_view kUserAgent = "sloprobe/0.1";
+
 // Whether `url` is https or wss.
 bool UsesTls(const boost::urls::url_view& url);
+
+// The Host header for `url`: its host, and the port when it is not the
+// scheme's default.
+std::string HostHeader(const boost::urls::url_view& url);
+
+// The request target: path and query, "/" for an empty path.
+std::string RequestTarget(const boost::urls::url_view& url);
+
+// Whether a failed operation ran out of the run's time.
+bool IsTimeout(const boost::system::error_code& ec);
 
 // The request line and headers of an HTTP/1.1 request; the body is sent
 // after them as it is, never copied behind them (an OTLP export can be tens

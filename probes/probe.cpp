@@ -9,6 +9,18 @@
 
 namespace sloprobe::probes {
 
+boost::asio::awaitable<ProbeResult> RunGuarded(Probe& probe) {
+  ProbeResult result;
+  try {
+    result = co_await probe.Run();
+  } catch (const std::exception& e) {
+    result = ProbeResult{};
+    result.reason = Reason::kProtocol;
+    result.detail = std::string("internal error: ") + e.what();
+  }
+  co_return result;
+}
+
 std::shared_ptr<Probe> MakeProbe(const config::ProbeConfig& config,
                                  boost::asio::any_io_executor executor,
                                  std::shared_ptr<TlsContexts> tls,

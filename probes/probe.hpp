@@ -20,6 +20,11 @@ class Probe {
   virtual const config::ProbeConfig& Config() const = 0;
 };
 
+// Runs `probe` once. Probes classify every expected failure; an exception
+// is a bug, and it must not take the caller down with it: it becomes a
+// `protocol` failure whose detail starts with "internal error".
+boost::asio::awaitable<ProbeResult> RunGuarded(Probe& probe);
+
 // Throws std::runtime_error with a message naming the probe when the probe
 // cannot be set up (e.g. its CA file is not valid PEM).
 // Probes made with the same `tls` share TLS contexts. `secrets` (the

@@ -19,18 +19,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::string_view kUserAgent = "sloprobe/0.1";
-
-bool IsTimeout(const error_code& ec) {
-  return ec == beast::error::timeout || ec == asio::error::timed_out;
-}
-
-std::string Target(const boost::urls::url_view& url) {
-  std::string target(url.encoded_path());
-  if (target.empty()) target = "/";
-  if (url.has_query()) target += "?" + std::string(url.encoded_query());
-  return target;
-}
 
 // Why a read or write on an open WebSocket failed.
 void Classify(const error_code& ec, std::string_view doing, ProbeResult& out,
@@ -71,9 +59,8 @@ asio::awaitable<void> Converse(Ws& ws, beast::tcp_stream& lowest, const config::
 
   websocket::response_type response;
   auto t0 = Clock::now();
-  // Host as written in the URL: with its port when the URL has one.
-  auto [hec] = co_await ws.async_handshake(
-      response, std::string(c.request.url.encoded_host_and_port()), Target(c.request.url), kTuple);
+  auto [hec] = co_await ws.async_handshake(response, HostHeader(c.request.url),
+                                           RequestTarget(c.request.url), kTuple);
   step.status = static_cast<int>(response.result_int());
   if (hec) {
     if (IsTimeout(hec)) {

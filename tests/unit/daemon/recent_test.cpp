@@ -63,6 +63,25 @@ TEST(Judge, LatencyObjectiveHoldsUpToOneMinusQuantileSlow) {
   EXPECT_FALSE(verdicts[0].met) << "6 of 101 slower breaches a p95";
 }
 
+TEST(Verdict, TextsForPeople) {
+  EXPECT_EQ(LatencyText(std::nullopt), "-");
+  EXPECT_EQ(LatencyText(0.00085), "850µs");
+  EXPECT_EQ(LatencyText(0.0123), "12.3ms");
+  EXPECT_EQ(LatencyText(1.523), "1.52s");
+  EXPECT_EQ(RatioText(0), "0.0%");
+  EXPECT_EQ(RatioText(0.025), "2.5%");
+  EXPECT_EQ(RatioText(0.00012), "0.012%");
+  Verdict v;
+  v.objective = "latency";
+  EXPECT_EQ(v.Measured(), "no samples");
+  v.observed = 0.0048;
+  v.ratio = 0.005;
+  EXPECT_EQ(v.Measured(), "measured 4.8ms, 0.5% slower");
+  v.objective = "error_ratio";
+  v.observed = 0.02;
+  EXPECT_EQ(v.Measured(), "measured 2.0%");
+}
+
 TEST(Judge, ErrorRatioCountsFailedRuns) {
   RunSamples samples;
   for (int i = 0; i < 99; ++i) samples.Add(Result(milliseconds(1)));
