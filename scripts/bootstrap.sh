@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config clang-format clang-tidy
+  build-essential cmake ninja-build pkg-config clang-format clang-tidy
   # fuzzing (libFuzzer ships with clang's runtime libraries)
   clang libclang-rt-14-dev
   libboost1.81-dev prometheus-cpp-dev libyaml-cpp-dev libsystemd-dev

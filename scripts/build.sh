@@ -3,5 +3,5 @@
 # Extra arguments go to CMake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLOPROBE_WERROR=ON "$@" >/dev/null
+./scripts/configure.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLOPROBE_WERROR=ON "$@"
 cmake --build build -j"$(nproc)"

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 ./scripts/check-format.sh
 
 echo "== sanitizers (address, undefined): unit and integration tests"
-cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
-  -DSLOPROBE_SANITIZE=address,undefined >/dev/null
+./scripts/configure.sh build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
+  -DSLOPROBE_SANITIZE=address,undefined
 cmake --build build-sanitize -j"$(nproc)" --target sloprobe_unit_tests sloprobe_integration_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure --timeout 300 -E '^(e2e|alerts|soak)\.'
@@ -21,17 +21,17 @@ echo "== thread sanitizer: the suites where threads share state"
 # The OTLP exporter and the web server's bcrypt check run on threads of their
 # own beside the probes'; the in-process tests add the test's thread and the
 # testbeds'.
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
-  -DSLOPROBE_SANITIZE=thread >/dev/null
+./scripts/configure.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \
+  -DSLOPROBE_SANITIZE=thread
 cmake --build build-tsan -j"$(nproc)" --target sloprobe_integration_tests
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ./build-tsan/tests/sloprobe_integration_tests \
   --gtest_filter='Otlp*:*OtlpPartial*:Reload*:Daemon*:Secrets*:WebServer*:SecuredServer*:FaultMatrix.Each*:WebSocketDaemon*'
 
 echo "== fuzzing: each libFuzzer target for 30 s from its seed corpus"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ ./scripts/configure.sh build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSLOPROBE_WERROR=ON -DSLOPROBE_SANITIZE=address,undefined -DSLOPROBE_FUZZ=ON \
-  -DSLOPROBE_FUZZ_SECONDS=30 >/dev/null
+  -DSLOPROBE_FUZZ_SECONDS=30
 cmake --build build-fuzz -j"$(nproc)" --target fuzzers
 ctest --test-dir build-fuzz --output-on-failure
 
