@@ -14,7 +14,6 @@ boost::asio::awaitable<ProbeResult> RunGuarded(Probe& probe) {
   try {
     result = co_await probe.Run();
   } catch (const std::exception& e) {
-    result = ProbeResult{};
     result.reason = Reason::kProtocol;
     result.detail = std::string("internal error: ") + e.what();
   }

@@ -157,8 +157,8 @@ asio::awaitable<ProbeResult> WebSocketProbe::Run() {
     co_await Converse(ws, conn->Lowest(), config_, started, deadline, *secrets_, result, step);
     if (result.Ok()) co_await Close(ws, conn->Lowest(), deadline);
   }
-  if (!result.Ok()) result.duration = Clock::now() - started;
   if (!result.Ok()) {
+    result.duration = Clock::now() - started;
     result.step = std::string(HttpProbe::kStepName);
     if (!secrets_->Empty()) result.detail = secrets_->Redact(result.detail);
   }
