@@ -280,6 +280,9 @@ struct Config {
   // `secrets` ("file:line:column: basic_auth password"; never the value):
   // for the warning about a file that every user can read.
   std::vector<std::string> inline_secrets;
+  // Whether a secret comes from a systemd credential: those are copied when
+  // the service starts, so a reload cannot see new or changed files.
+  bool uses_credentials = false;
 };
 
 }  // namespace sloprobe::config

@@ -134,9 +134,13 @@ bool ValidToken(std::string_view s) {  // RFC 9110 token, for methods and header
 
 class Loader : YamlReader {
  public:
-  using YamlReader::YamlReader;
+  Loader(const std::string& file, const LoadOptions& options)
+      : YamlReader(file), options_(options) {}
 
  private:
+  const LoadOptions& options_;
+  std::vector<ConfigError> unchecked_;
+  bool* uses_credentials_ = nullptr;
   // Set while a websocket probe's `request` is read: its URL is ws or wss.
   bool websocket_urls_ = false;
 
@@ -154,6 +158,7 @@ class Loader : YamlReader {
     config.file = File();
     redactor_ = &config.redactor;
     inline_ = &config.inline_secrets;
+    uses_credentials_ = &config.uses_credentials;
     if (!root || root.IsNull()) {
       ErrorAtFile("the file is empty; it needs a 'probes' list");
     } else if (CheckMap(root, "the configuration", kTopKeys, "at the top level")) {
@@ -179,7 +184,10 @@ class Loader : YamlReader {
       }
     }
     result.errors = TakeErrors();
-    if (result.errors.empty()) result.config = std::move(config);
+    if (result.errors.empty()) {
+      result.config = std::move(config);
+      result.unchecked = std::move(unchecked_);
+    }
     return result;
   }
 
@@ -233,8 +241,8 @@ class Loader : YamlReader {
     }
     if (Get(n, "max_in_flight")) {
       if (auto v = Number<int>(Get(n, "max_in_flight"), "'global.max_in_flight'")) {
-        if (*v < 1) {
-          Error(Get(n, "max_in_flight"), "'global.max_in_flight' must be at least 1");
+        if (*v < 1 || *v > 1000) {
+          Error(Get(n, "max_in_flight"), "'global.max_in_flight' must be between 1 and 1000");
         } else {
           g.max_in_flight = *v;
         }
@@ -280,10 +288,19 @@ class Loader : YamlReader {
       source.ref = *ref;
       std::string value;
       std::string error;
-      if (!ResolveSecret(source, value, error)) {
+      const auto* fallback =
+          options_.credential_fallback ? &*options_.credential_fallback : nullptr;
+      if (!ResolveSecret(source, value, error, fallback)) {
+        if (source.kind == SecretSource::Kind::kCredential &&
+            options_.tolerate_unreadable_credentials && !SystemdPassedCredentials()) {
+          unchecked_.push_back({Where(entry.second), "secret " + Quote(name) + ": " + error});
+          secrets_[name] = "unchecked-credential";
+          continue;
+        }
         Error(entry.second, "secret " + Quote(name) + ": " + error);
         continue;
       }
+      if (source.kind == SecretSource::Kind::kCredential) *uses_credentials_ = true;
       redactor.Add(value);
       secrets_[name] = std::move(value);
     }
@@ -1749,11 +1766,12 @@ std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::strin
   return std::nullopt;
 }
 
-LoadResult LoadConfigString(std::string_view yaml, const std::string& file) {
-  return Loader(file).Load(yaml);
+LoadResult LoadConfigString(std::string_view yaml, const std::string& file,
+                            const LoadOptions& options) {
+  return Loader(file, options).Load(yaml);
 }
 
-LoadResult LoadConfigFile(const std::string& path) {
+LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult result;
@@ -1763,7 +1781,7 @@ LoadResult LoadConfigFile(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return LoadConfigString(text.str(), path);
+  return LoadConfigString(text.str(), path, options);
 }
 
 }  // namespace sloprobe::config

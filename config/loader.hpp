@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/secrets.hpp"
 
 namespace sloprobe::config {
 
@@ -18,13 +19,27 @@ struct ConfigError {
   std::string ToString() const;
 };
 
+// How secrets are read. The daemon takes the defaults: every secret must be
+// readable. Commands run by hand loosen them.
+struct LoadOptions {
+  // Read credentials from here when systemd passed none.
+  std::optional<CredentialFallback> credential_fallback;
+  // Without $CREDENTIALS_DIRECTORY, a credential that cannot be read is not
+  // an error: it is listed in LoadResult::unchecked and a placeholder stands
+  // in for its value, so that everything else can still be checked.
+  bool tolerate_unreadable_credentials = false;
+};
+
 // Either a complete config or every error found; never both, never half.
 struct LoadResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
+  // Credentials that could not be read and were not checked (only with
+  // LoadOptions::tolerate_unreadable_credentials).
+  std::vector<ConfigError> unchecked;
 };
 
-LoadResult LoadConfigFile(const std::string& path);
+LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options = {});
 
 // Parses a probe's target URL: http or https (ws or wss for `websocket`), with a host, without
 // credentials or a zero port; the fragment is dropped. On failure returns
@@ -36,6 +51,7 @@ std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::strin
 bool ValidHeaderValue(std::string_view value);
 
 // `file` only names the source in error messages.
-LoadResult LoadConfigString(std::string_view yaml, const std::string& file);
+LoadResult LoadConfigString(std::string_view yaml, const std::string& file,
+                            const LoadOptions& options = {});
 
 }  // namespace sloprobe::config

@@ -33,10 +33,14 @@ std::string Redactor::Redact(std::string_view text) const {
 
 namespace {
 
-bool ReadFile(const std::string& path, std::string& value, std::string& error) {
+// `missing` says whether the file does not exist.
+bool ReadFile(const std::string& path, std::string& value, std::string& error,
+              bool* missing = nullptr) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = "cannot read '" + path + "': " + std::generic_category().message(errno);
+    const int code = errno;
+    if (missing != nullptr) *missing = code == ENOENT;
+    error = "cannot read '" + path + "': " + std::generic_category().message(code);
     return false;
   }
   std::ostringstream buf;
@@ -52,11 +56,19 @@ bool ReadFile(const std::string& path, std::string& value, std::string& error) {
   return true;
 }
 
+// Secrets are resolved while the config loads, on the thread that loads it;
+// nothing in sloprobe sets environment variables, so getenv is safe here.
+const char* CredentialsDirectory() {
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");  // NOLINT(concurrency-mt-unsafe)
+  return dir != nullptr && *dir != '\0' ? dir : nullptr;
+}
+
 }  // namespace
 
-// Secrets are resolved while the config loads, before the daemon starts any
-// thread, so getenv's lack of thread safety does not matter here.
-bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error) {
+bool SystemdPassedCredentials() { return CredentialsDirectory() != nullptr; }
+
+bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error,
+                   const CredentialFallback* fallback) {
   switch (source.kind) {
     case SecretSource::Kind::kEnv: {
       const char* v = std::getenv(source.ref.c_str());  // NOLINT(concurrency-mt-unsafe)
@@ -70,13 +82,25 @@ bool ResolveSecret(const SecretSource& source, std::string& value, std::string& 
     case SecretSource::Kind::kFile:
       return ReadFile(source.ref, value, error);
     case SecretSource::Kind::kCredential: {
-      const char* dir = std::getenv("CREDENTIALS_DIRECTORY");  // NOLINT(concurrency-mt-unsafe)
-      if (dir == nullptr || *dir == '\0') {
-        error = "credential '" + source.ref +
-                "' needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)";
+      if (const char* dir = CredentialsDirectory()) {
+        bool missing = false;
+        if (ReadFile(std::string(dir) + "/" + source.ref, value, error, &missing)) return true;
+        if (missing) {
+          // LoadCredential= copies the files once, when the service starts.
+          error = "credential '" + source.ref +
+                  "' is not among those systemd passed when the service started; systemd "
+                  "reads credential files only at start, so after adding or changing one "
+                  "restart the service (systemctl restart sloprobe)";
+        }
         return false;
       }
-      return ReadFile(std::string(dir) + "/" + source.ref, value, error);
+      if (fallback != nullptr && source.ref.starts_with(fallback->prefix)) {
+        return ReadFile(fallback->directory + "/" + source.ref.substr(fallback->prefix.size()),
+                        value, error);
+      }
+      error = "credential '" + source.ref +
+              "' needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)";
+      return false;
     }
   }
   return false;

@@ -29,8 +29,22 @@ struct SecretSource {
   std::string ref;  // variable name, file path or credential name
 };
 
+// Where a command run by hand (`--config.check`, `sloprobe check`) reads a
+// credential when systemd passed none ($CREDENTIALS_DIRECTORY is not set):
+// the packaged unit's LoadCredential=sloprobe:/etc/sloprobe/credentials makes
+// the file F in that directory the credential "sloprobe_F".
+struct CredentialFallback {
+  std::string directory = "/etc/sloprobe/credentials";
+  std::string prefix = "sloprobe_";
+};
+
+// Whether systemd passed credentials to this process ($CREDENTIALS_DIRECTORY).
+bool SystemdPassedCredentials();
+
 // Reads a secret. On failure returns false and sets `error` to a message that
-// names the source but never contains a value.
-bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error);
+// names the source but never contains a value. `fallback` applies only to
+// credentials, and only without $CREDENTIALS_DIRECTORY.
+bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error,
+                   const CredentialFallback* fallback = nullptr);
 
 }  // namespace sloprobe::config

@@ -18,16 +18,19 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
     std::vector<std::string> errors;
     if (!WebConfigWatcher::Load(web_config_file, errors)) {
       for (const auto& e : errors) err << e << '\n';
-      return 1;
+      return kConfigInvalid;
     }
     out << web_config_file << ": OK\n";
   }
-  auto loaded = config::LoadConfigFile(path);
+  config::LoadOptions options;
+  options.credential_fallback.emplace();
+  options.tolerate_unreadable_credentials = true;
+  auto loaded = config::LoadConfigFile(path, options);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) err << e.ToString() << '\n';
     err << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors") << " in "
         << path << '\n';
-    return 1;
+    return kConfigInvalid;
   }
   // Setting a probe up reads its TLS files; do that too, so that a config
   // that checks is a config that starts.
@@ -43,19 +46,27 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
       ++failures;
     }
   }
-  if (failures > 0) return 1;
+  if (failures > 0) return kConfigInvalid;
   if (auto warning = ExposedCredentialsWarning(*loaded.config)) {
     err << "warning: " << *warning << '\n';
   }
+  for (const auto& e : loaded.unchecked) err << "not checked: " << e.ToString() << '\n';
   const auto& c = *loaded.config;
   out << path << ": OK, " << c.probes.size();
   if (c.sharding.shards > 1) {
     out << " of " << c.probes_in_file << " probes (shard " << c.sharding.shard << " of "
-        << c.sharding.shards << ")\n";
+        << c.sharding.shards << ")";
   } else {
-    out << (c.probes.size() == 1 ? " probe" : " probes") << '\n';
+    out << (c.probes.size() == 1 ? " probe" : " probes");
   }
-  return 0;
+  if (loaded.unchecked.empty()) {
+    out << '\n';
+    return kConfigValid;
+  }
+  const auto n = loaded.unchecked.size();
+  out << "; " << n << (n == 1 ? " credential" : " credentials")
+      << " could not be read and were not checked\n";
+  return kConfigUnchecked;
 }
 
 std::optional<std::string> ExposedCredentialsWarning(const config::Config& config) {

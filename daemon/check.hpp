@@ -8,10 +8,19 @@
 
 namespace sloprobe::daemon {
 
+inline constexpr int kConfigValid = 0;
+inline constexpr int kConfigInvalid = 1;
+// Valid as far as it could be read, but credentials could not be read.
+inline constexpr int kConfigUnchecked = 3;
+
 // `--config.check`: loads the file and sets up every probe without running
 // it, and loads the web configuration file if one is named (certificates
 // included). Prints each error as "file:line:column: message" to `err` and
-// returns 1, or prints a summary to `out` and returns 0.
+// returns kConfigInvalid, or prints a summary to `out` and returns
+// kConfigValid. Run by hand (no $CREDENTIALS_DIRECTORY), it reads credential
+// sloprobe_F from /etc/sloprobe/credentials/F, where the packaged unit loads
+// it from; one it cannot read is named, the rest checked, and the result is
+// kConfigUnchecked.
 int CheckConfig(const std::string& path, const std::string& web_config_file, std::ostream& out,
                 std::ostream& err);
 

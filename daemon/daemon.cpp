@@ -28,6 +28,7 @@
 #include "daemon/notify.hpp"
 #include "daemon/otlp_exporter.hpp"
 #include "daemon/recent.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/scheduler.hpp"
 #include "daemon/status_page.hpp"
 #include "daemon/version.hpp"
@@ -163,12 +164,23 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     } else {
       outcome.ok = Apply(std::move(*loaded.config), outcome);
     }
+    // Errors leave the process (log, HTTP, `sloprobe reload`); a secret a
+    // message might quote is masked once, here.
+    for (auto& e : outcome.errors) e = config.redactor.Redact(e);
     metrics.SetConfigReload(outcome.ok, UnixNow());
     if (outcome.ok) {
-      LogInfo("configuration reloaded", {{"unchanged", std::to_string(outcome.unchanged)},
-                                         {"changed", std::to_string(outcome.changed)},
-                                         {"added", std::to_string(outcome.added)},
-                                         {"removed", std::to_string(outcome.removed)}});
+      std::vector<LogField> fields{{"unchanged", std::to_string(outcome.unchanged)},
+                                   {"changed", std::to_string(outcome.changed)},
+                                   {"added", std::to_string(outcome.added)},
+                                   {"removed", std::to_string(outcome.removed)}};
+      if (config.uses_credentials && config::SystemdPassedCredentials()) {
+        // LoadCredential= copies the files when the service starts; a reload
+        // reads those copies again, not the files they came from.
+        fields.push_back({"credentials",
+                          "as systemd passed them at start; new or changed credential files "
+                          "take effect after systemctl restart sloprobe"});
+      }
+      LogInfo("configuration reloaded", std::move(fields));
       WarnIfCredentialsExposed(config);
     } else {
       for (const auto& e : outcome.errors) {
@@ -348,7 +360,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       const auto outcome = Reload(config::LoadConfigFile(options.config_file));
       if (outcome.ok) return {200, "text/plain; charset=utf-8", "Reloaded\n"};
       std::string body = "failed to reload config; the running configuration is unchanged\n";
-      for (const auto& e : outcome.errors) body += config.redactor.Redact(e) + "\n";
+      for (const auto& e : outcome.errors) body += e + "\n";
       return {500, "text/plain; charset=utf-8", std::move(body)};
     }
     if (method != http::verb::get && method != http::verb::head) {
@@ -706,6 +718,18 @@ void KeepLargeBlocksOutOfTheHeap() { ::mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 
 }  // namespace
 
+std::string StatusText(std::size_t probes, const ReloadOutcome* last_reload) {
+  std::string text = std::to_string(probes) + (probes == 1 ? " probe running" : " probes running");
+  if (last_reload != nullptr && !last_reload->ok) {
+    const auto n = last_reload->errors.size();
+    text += "; last reload failed (" + std::to_string(n) + (n == 1 ? " error" : " errors") +
+            "), running the previous configuration";
+  } else if (last_reload != nullptr) {
+    text += "; configuration reloaded";
+  }
+  return text;
+}
+
 int RunDaemon(const std::string& config_file, DaemonOptions options) {
   options.config_file = config_file;
   KeepLargeBlocksOutOfTheHeap();
@@ -732,8 +756,7 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     return 1;
   }
   const auto endpoint = daemon->WebEndpoint();
-  LogInfo("listening",
-          {{"address", endpoint.address().to_string() + ":" + std::to_string(endpoint.port())}});
+  LogInfo("listening", {{"address", EndpointText(endpoint)}});
   std::vector<LogField> started{{"version", std::string(kVersion)},
                                 {"config", config_file},
                                 {"probes", std::to_string(probe_count)}};
@@ -745,24 +768,17 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
   LogInfo("started", std::move(started));
 
   Notifier notifier;
-  auto status = [&](const ReloadOutcome* last) {
-    std::string text = std::to_string(daemon->ProbeCount()) + " probes running";
-    if (last != nullptr && !last->ok) {
-      text += "; last reload failed (" + std::to_string(last->errors.size()) +
-              " errors), running the previous configuration";
-    } else if (last != nullptr) {
-      text += "; configuration reloaded";
-    }
-    return text;
-  };
+  ReloadStatusWriter reload_status(RuntimeDirectory());
   daemon->OnReload([&](bool before, const ReloadOutcome* outcome) {
     if (before) {
       notifier.Reloading();
     } else {
-      notifier.Ready(status(outcome));
+      reload_status.Record(*outcome);
+      notifier.Ready(StatusText(daemon->ProbeCount(), outcome));
     }
   });
-  notifier.Ready(status(nullptr));
+  reload_status.Started();
+  notifier.Ready(StatusText(daemon->ProbeCount(), nullptr));
 
   // WATCHDOG=1 at half of WatchdogSec=, only while the scheduler loop is
   // alive; a stalled loop stops the pings and systemd restarts the service.

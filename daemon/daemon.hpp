@@ -90,6 +90,10 @@ class Daemon {
   std::shared_ptr<Impl> impl_;
 };
 
+// The STATUS= text systemctl status shows: "3 probes running", then how the
+// last reload (if any) went.
+std::string StatusText(std::size_t probes, const ReloadOutcome* last_reload);
+
 // Runs the daemon until SIGTERM or SIGINT, reloading `config_file` on SIGHUP;
 // returns the process exit code.
 int RunDaemon(const std::string& config_file, DaemonOptions options);

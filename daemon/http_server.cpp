@@ -67,6 +67,12 @@ asio::awaitable<Piece> NextPiece(std::shared_ptr<Producer> producer, std::string
 }
 }  // namespace
 
+std::string EndpointText(const tcp::endpoint& endpoint) {
+  const auto host = endpoint.address().to_string();
+  const auto port = std::to_string(endpoint.port());
+  return endpoint.address().is_v6() ? "[" + host + "]:" + port : host + ":" + port;
+}
+
 std::optional<tcp::endpoint> ParseListenAddress(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;

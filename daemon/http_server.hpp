@@ -19,6 +19,9 @@ class WebConfigWatcher;
 // "host:port", ":port" (all interfaces) or "[v6]:port"; nullopt if invalid.
 std::optional<boost::asio::ip::tcp::endpoint> ParseListenAddress(std::string_view text);
 
+// The inverse: "127.0.0.1:9479", "[::]:9479".
+std::string EndpointText(const boost::asio::ip::tcp::endpoint& endpoint);
+
 // sloprobe's own HTTP/1.1 server for /metrics and the lifecycle endpoints.
 // Bounded everywhere: connection count, request size, idle time.
 class HttpServer {

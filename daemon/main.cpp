@@ -9,6 +9,7 @@
 #include "daemon/log.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/oneshot.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/version.hpp"
 
 int main(int argc, char** argv) {
@@ -20,7 +21,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   app.add_option("--config.file", config_file, "Configuration file")->capture_default_str();
-  app.add_flag("--config.check", check_only, "Validate the configuration and exit (1 on errors)");
+  app.add_flag("--config.check", check_only,
+               "Validate the configuration and exit: 0 valid, 1 errors, 3 valid but credentials "
+               "could not be read");
   app.add_option(
          "--web.listen-address", options.listen_address,
          "Address for the status page, /metrics and the lifecycle endpoints, host:port or :port")
@@ -78,7 +81,28 @@ int main(int argc, char** argv) {
   check->add_option("--output", oneshot_output, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  ReloadRequest reload_request;
+  std::string reload_timeout = "60s";
+  auto* reload = app.add_subcommand(
+      "reload",
+      "Ask the running daemon to reload its configuration and wait for the outcome: exit 0 "
+      "reloaded, 1 refused (the errors are printed; the running configuration is kept), 2 no "
+      "daemon to ask. The unit's ExecReload=, so that systemctl reload reports a refusal");
+  reload->add_option("--pid", reload_request.pid, "The daemon's process ($MAINPID)")->required();
+  reload->add_option("--timeout", reload_timeout, "How long to wait for the outcome")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  if (reload->parsed()) {
+    const auto timeout = sloprobe::config::ParseDuration(reload_timeout);
+    if (!timeout || timeout->count() <= 0) {
+      std::cerr << "--timeout: invalid duration '" << reload_timeout << "' (e.g. 60s)\n";
+      return kReloadNotAsked;
+    }
+    reload_request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+    reload_request.directory = RuntimeDirectory();
+    return RequestReload(reload_request, std::cout, std::cerr);
+  }
 
   if (check->parsed()) {
     oneshot.config_file = config_file;

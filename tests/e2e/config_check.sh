@@ -4,11 +4,32 @@
 . "$(dirname "$0")/lib.sh"
 sloprobe=$1 src=$3
 
-export PLATFORM_PASSWORD=example SLOPROBE_DEMO_API_KEY=example SLOPROBE_DEMO_LLM_KEY=example OPENAI_API_KEY=example
+export PLATFORM_PASSWORD=example SLOPROBE_DEMO_API_KEY=example SLOPROBE_DEMO_LLM_KEY=example
+# platform.yml's credentials, as systemd passes them to the packaged service.
+mkdir -m 0700 "$E2E_DIR/credentials"
+for c in sloprobe_platform_password sloprobe_openai_key; do echo "example-$c" >"$E2E_DIR/credentials/$c"; done
 for f in "$src"/config/examples/*.yml; do
-  out=$("$sloprobe" --config.check --config.file "$f") || fail "$f does not check: $out"
+  out=$(CREDENTIALS_DIRECTORY=$E2E_DIR/credentials "$sloprobe" --config.check --config.file "$f") ||
+    fail "$f does not check: $out"
   echo "$out" | grep -q ': OK, ' || fail "unexpected output for $f: $out"
 done
+
+# By hand, without systemd: credentials the check cannot read are named, the
+# rest is checked, and the exit status (3) says so.
+set +e
+out=$(env -u CREDENTIALS_DIRECTORY "$sloprobe" --config.check --config.file "$src/config/examples/platform.yml" 2>"$E2E_DIR/unchecked.err")
+rc=$?
+set -e
+err=$(cat "$E2E_DIR/unchecked.err")
+if [ -d /etc/sloprobe/credentials ]; then
+  echo "config_check: /etc/sloprobe/credentials exists here; the exit-3 case is covered by e2e.systemd"
+else
+  [ "$rc" -eq 3 ] || fail "expected exit 3 with unreadable credentials, got $rc: $out $err"
+  echo "$out" | grep -qF ': OK, 6 probes; 2 credentials could not be read and were not checked' ||
+    fail "unexpected summary: $out"
+  echo "$err" | grep -qF "not checked: $src/config/examples/platform.yml:19:35: secret 'platform_password': cannot read '/etc/sloprobe/credentials/platform_password'" ||
+    fail "the unread credential is not named where it is used: $err"
+fi
 # A shard says how much of the list it runs.
 out=$("$sloprobe" --config.check --config.file "$src/config/examples/fleet.yml")
 echo "$out" | grep -qE ': OK, [0-9]+ of 8 probes \(shard 1 of 4\)$' || fail "no shard in: $out"

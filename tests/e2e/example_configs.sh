@@ -19,6 +19,16 @@ echo "$out" | grep -q "SUCCESS: [0-9]* rules found" || fail "example prometheus.
 
 out=$(amtool check-config "$examples/alertmanager.yml" 2>&1) || fail "example alertmanager.yml: $out"
 
+# The example scrapes sloprobe where it listens by default (--help says
+# where), under the job name SloprobeDown looks for.
+port=$("$1" --help | sed -n 's/^ *--web.listen-address TEXT=:\([0-9]*\)$/\1/p')
+[ -n "$port" ] || fail "no default port in sloprobe --help"
+targets=$(awk '/job_name: sloprobe$/ { job = 1 } job && /targets:/ { print; exit }' "$examples/prometheus.yml")
+echo "$targets" | grep -qE "\[\"[^\"]+:$port\"\]" ||
+  fail "the example's sloprobe job scrapes $targets, not sloprobe's default port $port"
+grep -qF "[{targets: [\"localhost:$port\"]}]" "$source/docs/alerting.md" ||
+  fail "docs/alerting.md does not scrape sloprobe's default port $port"
+
 route() {
   amtool config routes test --config.file "$examples/alertmanager.yml" "$@" 2>/dev/null
 }

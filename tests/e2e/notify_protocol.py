@@ -12,6 +12,7 @@ Usage: notify_protocol.py SLOPROBE WORK_DIR
 """
 import os
 import signal
+import re
 import socket
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def main():
         ready = receive(5, {"READY": "1"})
         if ready is None:
             fail(f"no READY=1; got {messages}")
-        if "probes running" not in ready.get("STATUS", ""):
+        if not re.match(r"^(1 probe|\d+ probes) running$", ready.get("STATUS", "")):
             fail(f"READY=1 without a useful STATUS: {ready}")
         if any("WATCHDOG" in m for _, m in messages[:-1]):
             fail(f"a watchdog ping came before READY=1: {messages}")

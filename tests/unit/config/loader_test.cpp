@@ -13,6 +13,8 @@ namespace {
 
 using test::Expected;
 using test::ExpectErrors;
+using test::ExpectLocated;
+using test::kFile;
 using test::Load;
 
 constexpr const char* kMinimal = R"(probes:
@@ -335,6 +337,78 @@ TEST(Loader, SecretsFromFileAndCredential) {
   std::filesystem::remove_all(dir);
 }
 
+// Run by hand, without $CREDENTIALS_DIRECTORY: credential sloprobe_F comes from
+// the fallback directory's F, as the packaged unit's LoadCredential= maps it.
+TEST(Loader, CredentialFallbackReadsWhereTheUnitLoadsFrom) {
+  const auto dir = std::filesystem::temp_directory_path() / "sloprobe-fallback-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "token") << "fallback-token-value\n";
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  const std::string yaml =
+      "secrets:\n  t: {credential: sloprobe_token}\nprobes:\n  - name: a\n    type: http\n"
+      "    request:\n      url: \"http://h/\"\n      headers: {X-T: \"${secrets.t}\"}\n";
+  LoadOptions options;
+  options.credential_fallback = CredentialFallback{dir.string(), "sloprobe_"};
+  const auto r = LoadConfigString(yaml, kFile, options);
+  ASSERT_TRUE(r.config) << r.errors[0].ToString();
+  EXPECT_EQ(r.config->probes[0].request.headers[0].value, "fallback-token-value");
+  EXPECT_TRUE(r.config->uses_credentials);
+  EXPECT_TRUE(r.unchecked.empty());
+
+  // The daemon takes no fallback: the same file is an error there.
+  const auto strict = LoadConfigString(yaml, kFile);
+  ExpectLocated(strict.errors, {{2, 19, "needs $CREDENTIALS_DIRECTORY"}});
+
+  // Under systemd the fallback is never used, and a credential systemd did
+  // not pass says that only a restart loads it.
+  const auto passed = dir / "passed";
+  std::filesystem::create_directories(passed);
+  ::setenv("CREDENTIALS_DIRECTORY", passed.c_str(), 1);
+  const auto under_systemd = LoadConfigString(yaml, kFile, options);
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ExpectLocated(under_systemd.errors,
+                {{2, 19, "not among those systemd passed when the service started"}});
+  EXPECT_NE(under_systemd.errors[0].message.find("systemctl restart sloprobe"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// `--config.check` by hand: a credential it cannot read is named, with where
+// it is used, and everything else is still checked.
+TEST(Loader, UnreadableCredentialsAreNamedAndTheRestChecked) {
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  LoadOptions options;
+  options.credential_fallback = CredentialFallback{"/nonexistent/credentials", "sloprobe_"};
+  options.tolerate_unreadable_credentials = true;
+  const std::string secrets =
+      "secrets:\n  t: {credential: sloprobe_token}\n  o: {credential: other}\n";
+  const std::string probe =
+      "probes:\n  - name: a\n    type: http\n    request:\n      url: \"http://h/\"\n"
+      "      headers: {X-T: \"${secrets.t}\", X-O: \"${secrets.o}\"}\n";
+  const auto r = LoadConfigString(secrets + probe, kFile, options);
+  ASSERT_TRUE(r.config) << r.errors[0].ToString();
+  ExpectLocated(r.unchecked, {{2, 19, "cannot read '/nonexistent/credentials/token'"},
+                              {3, 19, "needs $CREDENTIALS_DIRECTORY"}});
+  EXPECT_FALSE(r.config->uses_credentials);
+
+  // Tolerance covers credentials only: other errors still fail the load.
+  const auto broken = LoadConfigString(
+      secrets + "  e: {env: SLOPROBE_TEST_UNSET}\n" + probe + "    intervl: 1s\n", kFile, options);
+  EXPECT_FALSE(broken.config);
+  ExpectLocated(broken.errors, {{4, 12, "environment variable 'SLOPROBE_TEST_UNSET'"},
+                                {11, 5, "unknown key 'intervl'"}});
+}
+
+TEST(Loader, GlobalMaxInFlightIsBounded) {
+  ExpectErrors(
+      "global: {max_in_flight: 1001}\nprobes:\n  - name: a\n    type: http\n"
+      "    request: {url: \"http://h/\"}\n",
+      {{1, 25, "'global.max_in_flight' must be between 1 and 1000"}});
+  ExpectErrors(
+      "global: {max_in_flight: 0}\nprobes:\n  - name: a\n    type: http\n"
+      "    request: {url: \"http://h/\"}\n",
+      {{1, 25, "'global.max_in_flight' must be between 1 and 1000"}});
+}
+
 TEST(Loader, SyntaxErrorIsLocated) {
   ExpectErrors("probes:\n  - name: a\n    type: [http\n", {{4, 1, "YAML syntax error"}});
 }
@@ -353,16 +427,24 @@ TEST(Loader, MissingFileIsReported) {
 }
 
 TEST(Loader, ShippedExamplesAreValid) {
-  for (const char* name : {"demo.yml", "platform.yml"}) {
+  // platform.yml takes its secrets as the packaged unit passes them.
+  const auto credentials = std::filesystem::temp_directory_path() / "sloprobe-example-creds";
+  std::filesystem::create_directories(credentials);
+  for (const char* name : {"sloprobe_platform_password", "sloprobe_openai_key"}) {
+    std::ofstream(credentials / name) << "example-" << name << '\n';
+  }
+  ::setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
+  for (const char* name : {"demo.yml", "platform.yml", "fleet.yml"}) {
     ::setenv("PLATFORM_PASSWORD", "example-password", 1);
     ::setenv("SLOPROBE_DEMO_API_KEY", "example-api-key", 1);
     ::setenv("SLOPROBE_DEMO_LLM_KEY", "example-llm-key", 1);
-    ::setenv("OPENAI_API_KEY", "example-openai-key", 1);
     const auto path = std::string(SLOPROBE_SOURCE_DIR) + "/config/examples/" + name;
     const auto r = LoadConfigFile(path);
     EXPECT_TRUE(r.config) << path << ": "
                           << (r.errors.empty() ? std::string() : r.errors[0].ToString());
   }
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  std::filesystem::remove_all(credentials);
 }
 
 }  // namespace
