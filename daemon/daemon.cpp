@@ -739,7 +739,7 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     for (const auto& e : loaded.errors) {
       LogError("invalid configuration", {{"error", e.ToString()}});
     }
-    return 1;
+    return kExitConfig;
   }
   const auto probe_count = loaded.config->probes.size();
   const auto probes_in_file = loaded.config->probes_in_file;
@@ -751,9 +751,14 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
   try {
     daemon = std::make_unique<Daemon>(io, std::move(*loaded.config), options);
     daemon->Start();
-  } catch (const std::exception& e) {
-    LogError("cannot start", {{"error", e.what()}});
+  } catch (const boost::system::system_error& e) {
+    // The listener could not be had (an address in use): may pass.
+    LogError("cannot start", {{"error", "web listener: " + e.code().message()}});
     return 1;
+  } catch (const std::exception& e) {
+    // A probe, the web configuration or the listen address is wrong.
+    LogError("cannot start", {{"error", e.what()}});
+    return kExitConfig;
   }
   const auto endpoint = daemon->WebEndpoint();
   LogInfo("listening", {{"address", EndpointText(endpoint)}});

@@ -94,8 +94,14 @@ class Daemon {
 // last reload (if any) went.
 std::string StatusText(std::size_t probes, const ReloadOutcome* last_reload);
 
+// Exit status for a configuration that cannot start (sysexits.h EX_CONFIG):
+// starting again cannot help, so the unit does not restart on it
+// (RestartPreventExitStatus=) and ends in `failed` at once.
+inline constexpr int kExitConfig = 78;
+
 // Runs the daemon until SIGTERM or SIGINT, reloading `config_file` on SIGHUP;
-// returns the process exit code.
+// returns the process exit code: 0 after a stop, kExitConfig when the
+// configuration cannot start, 1 when something else keeps it from starting.
 int RunDaemon(const std::string& config_file, DaemonOptions options);
 
 }  // namespace sloprobe::daemon

@@ -138,8 +138,9 @@ int main(int argc, char** argv) {
     std::string error;
     const auto fd = SystemdListenSocket(error);
     if (!fd) {
+      // The units, not the moment, are wrong: sloprobe.socket is not there.
       LogError("cannot start", {{"error", error}});
-      return 1;
+      return kExitConfig;
     }
     options.listen_fd = *fd;
   }

@@ -17,6 +17,9 @@ packages=(
   chromium
   # packaging checks
   lintian systemd man-db
+  # e2e.systemd boots the package under a real systemd: a Debian container
+  # made with debootstrap, run by systemd-nspawn (tests/e2e/systemd.sh)
+  debootstrap systemd-container
 )
 
 # Node.js and npm only where no node is installed already (a machine may have

@@ -57,36 +57,38 @@ echo "$err" | grep -qF "$E2E_DIR/bad.yml:6:11: duplicate probe name 'health' (fi
 echo "$err" | grep -qF "$E2E_DIR/bad.yml:8:14: invalid duration '-1s'" || fail "missing duration error in: $err"
 echo "$err" | grep -qF "3 errors in" || fail "missing error count in: $err"
 
-# The daemon refuses to start half-configured, and says why.
+# The daemon refuses to start half-configured, and says why, with exit
+# status 78 (EX_CONFIG), on which the unit does not restart.
 set +e
 "$sloprobe" --config.file "$E2E_DIR/bad.yml" --web.listen-address 127.0.0.1:0 >"$E2E_DIR/start.log" 2>&1
 rc=$?
 set -e
-[ "$rc" -eq 1 ] || fail "daemon started with a bad config (rc=$rc)"
+[ "$rc" -eq 78 ] || fail "daemon with a bad config: exit $rc, want 78"
 grep -q 'level=error msg="invalid configuration" error=".*bad.yml:4:5: unknown key' "$E2E_DIR/start.log" ||
   fail "daemon did not log the located error: $(cat "$E2E_DIR/start.log")"
 ! grep -q 'msg=listening' "$E2E_DIR/start.log" || fail "daemon listened with a bad config"
 
-# A good config with a listener that cannot be had: exit 1 and say why.
+# A good config with a listener that cannot be had: say why; exit 78 for an
+# address that can never work, 1 for one that is taken (it may come free).
 cat >"$E2E_DIR/good.yml" <<'YAML'
 probes:
   - {name: health, type: http, request: {url: "http://127.0.0.1:1/health"}}
 YAML
 expect_start_failure() {
-  local address=$1 message=$2 rc
+  local address=$1 want=$2 message=$3 rc
   set +e
   timeout 10 "$sloprobe" --config.file "$E2E_DIR/good.yml" --web.listen-address "$address" \
     >"$E2E_DIR/listen.log" 2>&1
   rc=$?
   set -e
-  [ "$rc" -eq 1 ] || fail "expected exit 1 for --web.listen-address $address, got $rc"
+  [ "$rc" -eq "$want" ] || fail "expected exit $want for --web.listen-address $address, got $rc"
   grep -q "level=error msg=\"cannot start\" error=\".*$message" "$E2E_DIR/listen.log" ||
     fail "no '$message' for $address: $(cat "$E2E_DIR/listen.log")"
 }
-expect_start_failure "nonsense" "invalid --web.listen-address 'nonsense'"
+expect_start_failure "nonsense" 78 "invalid --web.listen-address 'nonsense'"
 # A port that is taken: the testbed holds one.
 start_testbed "$2"
-expect_start_failure "127.0.0.1:$TESTBED_PORT" "Address already in use"
+expect_start_failure "127.0.0.1:$TESTBED_PORT" 1 "Address already in use"
 
 set +e
 "$sloprobe" --config.check --config.file "$E2E_DIR/missing.yml" 2>/dev/null

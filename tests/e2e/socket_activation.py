@@ -25,10 +25,10 @@ def main():
         f.write(one_probe_config("http://127.0.0.1:9/"))
     args = [sloprobe, "--config.file", config, "--web.systemd-socket"]
 
-    # Nothing passed: a clear error, exit 1.
+    # Nothing passed: a clear error, exit 78 (the unit does not restart).
     plain = subprocess.run(args, capture_output=True, text=True, timeout=10,
                            env={k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")})
-    if plain.returncode != 1 or "exactly one socket" not in plain.stderr:
+    if plain.returncode != 78 or "exactly one socket" not in plain.stderr:
         fail(f"without a socket: exit {plain.returncode}, {plain.stderr!r}")
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
