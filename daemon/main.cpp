@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sloprobe ") + std::string(kVersion));
   app.footer(
       "Signals: SIGHUP reloads the configuration (a bad one is refused and the running one\n"
-      "kept); SIGTERM and SIGINT stop. Endpoints: / (status page), /metrics, /-/healthy,\n"
+      "kept; `sloprobe reload` waits for the outcome); SIGTERM and SIGINT stop. Exit status\n"
+      "78: the configuration cannot start. Endpoints: / (status page), /metrics, /-/healthy,\n"
       "/-/ready, /-/reload. Documentation: man sloprobe, /usr/share/doc/sloprobe.");
 
   OneShotOptions oneshot;
