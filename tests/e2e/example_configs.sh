@@ -28,6 +28,14 @@ echo "$targets" | grep -qE "\[\"[^\"]+:$port\"\]" ||
   fail "the example's sloprobe job scrapes $targets, not sloprobe's default port $port"
 grep -qF "[{targets: [\"localhost:$port\"]}]" "$source/docs/alerting.md" ||
   fail "docs/alerting.md does not scrape sloprobe's default port $port"
+# The quick start's prometheus.yml, as written but for where the rules are.
+python3 "$(dirname "$0")/doc_blocks.py" "$source/docs/quickstart.md" quickstart-prometheus |
+  sed "s|/usr/share/sloprobe/alerts/sloprobe.rules.yml|$source/alerts/sloprobe.rules.yml|" \
+    >"$E2E_DIR/quickstart-prometheus.yml"
+out=$(promtool check config "$E2E_DIR/quickstart-prometheus.yml" 2>&1) || fail "quickstart.md's prometheus.yml: $out"
+echo "$out" | grep -q "SUCCESS: [0-9]* rules found" || fail "quickstart.md's prometheus.yml loads no rules: $out"
+grep -qE "targets: \[\"[^\"]+:$port\"\]" "$E2E_DIR/quickstart-prometheus.yml" ||
+  fail "quickstart.md's prometheus.yml does not scrape sloprobe's default port $port"
 
 route() {
   amtool config routes test --config.file "$examples/alertmanager.yml" "$@" 2>/dev/null

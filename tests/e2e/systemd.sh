@@ -344,4 +344,9 @@ probes:
 YAML
 doc README.md readme-service
 status_is "1 probe running; configuration reloaded"
+# What this test leaves to others, said rather than passed over in silence.
+echo "not run here: quickstart.md 1's build lines (this test builds the package as deployment.md says);" \
+  "quickstart.md 6-8 (its prometheus.yml is checked by e2e.example_configs; Alertmanager and the dashboard by e2e.alerting and" \
+  "e2e.dashboard on the host; Grafana is not packaged in bookworm); probes of real hosts (the container" \
+  "has no network: the quick start's hosts point at the container, where nothing listens)"
 echo "systemd: 1 passed, 0 failed (exposure $score, stop $((stop_us / 1000)) ms, $(($(date +%s) - started)) s)"
