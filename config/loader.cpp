@@ -290,9 +290,9 @@ class Loader : YamlReader {
       std::string error;
       const auto* fallback =
           options_.credential_fallback ? &*options_.credential_fallback : nullptr;
-      if (!ResolveSecret(source, value, error, fallback)) {
-        if (source.kind == SecretSource::Kind::kCredential &&
-            options_.tolerate_unreadable_credentials && !SystemdPassedCredentials()) {
+      bool unverifiable = false;
+      if (!ResolveSecret(source, value, error, fallback, &unverifiable)) {
+        if (unverifiable && options_.tolerate_unreadable_credentials) {
           unchecked_.push_back({Where(entry.second), "secret " + Quote(name) + ": " + error});
           secrets_[name] = "unchecked-credential";
           continue;
@@ -1766,22 +1766,33 @@ std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::strin
   return std::nullopt;
 }
 
+LoadOptions ByHandLoadOptions(bool tolerate) {
+  LoadOptions options;
+  options.credential_fallback.emplace();
+  options.tolerate_unreadable_credentials = tolerate;
+  return options;
+}
+
 LoadResult LoadConfigString(std::string_view yaml, const std::string& file,
                             const LoadOptions& options) {
   return Loader(file, options).Load(yaml);
 }
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
+  const auto read_at = std::chrono::steady_clock::now();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult result;
     result.errors.push_back({Location{path, 0, 0}, std::string("cannot read the file: ") +
                                                        std::generic_category().message(errno)});
+    result.read_at = read_at;
     return result;
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return LoadConfigString(text.str(), path, options);
+  auto result = LoadConfigString(text.str(), path, options);
+  result.read_at = read_at;
+  return result;
 }
 
 }  // namespace sloprobe::config

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/url/url.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,11 +25,16 @@ struct ConfigError {
 struct LoadOptions {
   // Read credentials from here when systemd passed none.
   std::optional<CredentialFallback> credential_fallback;
-  // Without $CREDENTIALS_DIRECTORY, a credential that cannot be read is not
-  // an error: it is listed in LoadResult::unchecked and a placeholder stands
-  // in for its value, so that everything else can still be checked.
+  // Without $CREDENTIALS_DIRECTORY, a credential this process cannot see
+  // (see ResolveSecret's `unverifiable`) is not an error: it is listed in
+  // LoadResult::unchecked and a placeholder stands in for its value, so that
+  // everything else can still be checked.
   bool tolerate_unreadable_credentials = false;
 };
+
+// What commands run by hand load with: credentials from where the packaged
+// unit loads them; `tolerate` as LoadOptions::tolerate_unreadable_credentials.
+LoadOptions ByHandLoadOptions(bool tolerate);
 
 // Either a complete config or every error found; never both, never half.
 struct LoadResult {
@@ -37,6 +43,8 @@ struct LoadResult {
   // Credentials that could not be read and were not checked (only with
   // LoadOptions::tolerate_unreadable_credentials).
   std::vector<ConfigError> unchecked;
+  // When LoadConfigFile began to read: the contents are no older than this.
+  std::chrono::steady_clock::time_point read_at{};
 };
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options = {});

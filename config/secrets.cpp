@@ -1,5 +1,7 @@
 #include "config/secrets.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -33,16 +35,17 @@ std::string Redactor::Redact(std::string_view text) const {
 
 namespace {
 
-// `missing` says whether the file does not exist.
+// `code` gets errno when the file cannot be opened, 0 otherwise.
 bool ReadFile(const std::string& path, std::string& value, std::string& error,
-              bool* missing = nullptr) {
+              int* code = nullptr) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    const int code = errno;
-    if (missing != nullptr) *missing = code == ENOENT;
-    error = "cannot read '" + path + "': " + std::generic_category().message(code);
+    const int e = errno;
+    if (code != nullptr) *code = e;
+    error = "cannot read '" + path + "': " + std::generic_category().message(e);
     return false;
   }
+  if (code != nullptr) *code = 0;
   std::ostringstream buf;
   buf << in.rdbuf();
   value = buf.str();
@@ -68,7 +71,8 @@ const char* CredentialsDirectory() {
 bool SystemdPassedCredentials() { return CredentialsDirectory() != nullptr; }
 
 bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error,
-                   const CredentialFallback* fallback) {
+                   const CredentialFallback* fallback, bool* unverifiable) {
+  if (unverifiable != nullptr) *unverifiable = false;
   switch (source.kind) {
     case SecretSource::Kind::kEnv: {
       const char* v = std::getenv(source.ref.c_str());  // NOLINT(concurrency-mt-unsafe)
@@ -83,9 +87,9 @@ bool ResolveSecret(const SecretSource& source, std::string& value, std::string& 
       return ReadFile(source.ref, value, error);
     case SecretSource::Kind::kCredential: {
       if (const char* dir = CredentialsDirectory()) {
-        bool missing = false;
-        if (ReadFile(std::string(dir) + "/" + source.ref, value, error, &missing)) return true;
-        if (missing) {
+        int code = 0;
+        if (ReadFile(std::string(dir) + "/" + source.ref, value, error, &code)) return true;
+        if (code == ENOENT) {
           // LoadCredential= copies the files once, when the service starts.
           error = "credential '" + source.ref +
                   "' is not among those systemd passed when the service started; systemd "
@@ -95,9 +99,22 @@ bool ResolveSecret(const SecretSource& source, std::string& value, std::string& 
         return false;
       }
       if (fallback != nullptr && source.ref.starts_with(fallback->prefix)) {
-        return ReadFile(fallback->directory + "/" + source.ref.substr(fallback->prefix.size()),
-                        value, error);
+        int code = 0;
+        if (ReadFile(fallback->directory + "/" + source.ref.substr(fallback->prefix.size()), value,
+                     error, &code)) {
+          return true;
+        }
+        // A file missing from a directory that is there is a credential the
+        // service would lack too; no directory, or one this user may not
+        // read, says nothing about the service.
+        struct stat st {};
+        if (unverifiable != nullptr) {
+          *unverifiable = code == EACCES || ::stat(fallback->directory.c_str(), &st) != 0;
+        }
+        return false;
       }
+      // Only the unit knows where a credential of another name comes from.
+      if (unverifiable != nullptr) *unverifiable = true;
       error = "credential '" + source.ref +
               "' needs $CREDENTIALS_DIRECTORY (set by systemd's LoadCredential=)";
       return false;

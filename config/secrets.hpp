@@ -43,8 +43,11 @@ bool SystemdPassedCredentials();
 
 // Reads a secret. On failure returns false and sets `error` to a message that
 // names the source but never contains a value. `fallback` applies only to
-// credentials, and only without $CREDENTIALS_DIRECTORY.
+// credentials, and only without $CREDENTIALS_DIRECTORY. `unverifiable`, if
+// given, says whether the failure only means that this process cannot see
+// the credential (not root, not the service's host, a name the packaged
+// unit does not pass), not that the service would lack it.
 bool ResolveSecret(const SecretSource& source, std::string& value, std::string& error,
-                   const CredentialFallback* fallback = nullptr);
+                   const CredentialFallback* fallback = nullptr, bool* unverifiable = nullptr);
 
 }  // namespace sloprobe::config

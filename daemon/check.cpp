@@ -22,10 +22,7 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
     }
     out << web_config_file << ": OK\n";
   }
-  config::LoadOptions options;
-  options.credential_fallback.emplace();
-  options.tolerate_unreadable_credentials = true;
-  auto loaded = config::LoadConfigFile(path, options);
+  auto loaded = config::LoadConfigFile(path, config::ByHandLoadOptions(true));
   if (!loaded.config) {
     for (const auto& e : loaded.errors) err << e.ToString() << '\n';
     err << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors") << " in "

@@ -159,14 +159,18 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
       return outcome;
     }
     if (reload_hook) reload_hook(true, nullptr);
+    outcome.read_at = loaded.read_at;
+    config::Redactor next_secrets;
     if (!loaded.config) {
       for (const auto& e : loaded.errors) outcome.errors.push_back(e.ToString());
     } else {
+      next_secrets = loaded.config->redactor;
       outcome.ok = Apply(std::move(*loaded.config), outcome);
     }
-    // Errors leave the process (log, HTTP, `sloprobe reload`); a secret a
-    // message might quote is masked once, here.
-    for (auto& e : outcome.errors) e = config.redactor.Redact(e);
+    // Errors leave the process (log, HTTP, `sloprobe reload`): a secret of
+    // the running or the refused configuration that a message might quote is
+    // masked once, here.
+    for (auto& e : outcome.errors) e = next_secrets.Redact(config.redactor.Redact(e));
     metrics.SetConfigReload(outcome.ok, UnixNow());
     if (outcome.ok) {
       std::vector<LogField> fields{{"unchanged", std::to_string(outcome.unchanged)},
@@ -752,9 +756,12 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     daemon = std::make_unique<Daemon>(io, std::move(*loaded.config), options);
     daemon->Start();
   } catch (const boost::system::system_error& e) {
-    // The listener could not be had (an address in use): may pass.
-    LogError("cannot start", {{"error", "web listener: " + e.code().message()}});
-    return 1;
+    // Only an address in use may come free; anything else (no right to the
+    // port, an address this host lacks) needs the configuration changed.
+    const auto where = options.listen_fd >= 0 ? std::string("the socket from systemd")
+                                              : "'" + options.listen_address + "'";
+    LogError("cannot start", {{"error", "web listener on " + where + ": " + e.code().message()}});
+    return e.code() == asio::error::address_in_use ? 1 : kExitConfig;
   } catch (const std::exception& e) {
     // A probe, the web configuration or the listen address is wrong.
     LogError("cannot start", {{"error", e.what()}});
@@ -772,14 +779,18 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
   }
   LogInfo("started", std::move(started));
 
+  // Taken before anything announces the daemon: a SIGHUP (systemctl reload)
+  // that comes right after READY=1 must reload, not kill, it.
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   Notifier notifier;
   ReloadStatusWriter reload_status(RuntimeDirectory());
   daemon->OnReload([&](bool before, const ReloadOutcome* outcome) {
     if (before) {
       notifier.Reloading();
     } else {
-      reload_status.Record(*outcome);
+      // STATUS= first: `sloprobe reload` returns once the outcome is written.
       notifier.Ready(StatusText(daemon->ProbeCount(), outcome));
+      reload_status.Record(*outcome);
     }
   });
   reload_status.Started();
@@ -809,7 +820,6 @@ int RunDaemon(const std::string& config_file, DaemonOptions options) {
     arm_watchdog();
   }
 
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int signo) {
     if (ec) return;

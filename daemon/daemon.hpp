@@ -41,6 +41,8 @@ struct ReloadOutcome {
   bool ok = false;
   std::vector<std::string> errors;
   std::size_t unchanged = 0, changed = 0, added = 0, removed = 0;
+  // When the file this reload judged was read (LoadResult::read_at).
+  std::chrono::steady_clock::time_point read_at{};
 };
 
 // The running service: probes on a schedule, their metrics, and the web

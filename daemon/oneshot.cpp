@@ -150,9 +150,7 @@ void PrintJson(const std::vector<ProbeReport>& reports, std::ostream& out) {
 int RunOneShot(const OneShotOptions& options, std::ostream& out, std::ostream& err) {
   // Run by hand as root, the credentials are read where the packaged unit
   // loads them from.
-  config::LoadOptions load_options;
-  load_options.credential_fallback.emplace();
-  auto loaded = config::LoadConfigFile(options.config_file, load_options);
+  auto loaded = config::LoadConfigFile(options.config_file, config::ByHandLoadOptions(false));
   if (!loaded.config) {
     for (const auto& e : loaded.errors) err << e.ToString() << '\n';
     return kCheckError;

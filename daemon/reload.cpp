@@ -22,6 +22,11 @@ namespace {
 
 std::string PathIn(const std::string& directory) { return directory + "/" + kReloadStatusFile; }
 
+// CLOCK_MONOTONIC (steady_clock here) is one clock for every process.
+std::int64_t MonotonicNs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 std::string Summary(const ReloadOutcome& o) {
   return std::to_string(o.unchanged) + " unchanged, " + std::to_string(o.changed) + " changed, " +
          std::to_string(o.added) + " added, " + std::to_string(o.removed) + " removed";
@@ -59,7 +64,8 @@ void ReloadStatusWriter::Write(const ReloadOutcome& outcome) {
                             {"unchanged", outcome.unchanged},
                             {"changed", outcome.changed},
                             {"added", outcome.added},
-                            {"removed", outcome.removed}};
+                            {"removed", outcome.removed},
+                            {"read_at_ns", MonotonicNs(outcome.read_at)}};
   // Written beside the file and renamed over it, so a reader sees the old
   // outcome or the new one, never half of one.
   const auto path = PathIn(directory_);
@@ -98,6 +104,8 @@ std::optional<ReloadStatus> ReadReloadStatus(const std::string& directory) {
     status.outcome.changed = o.at("changed").to_number<std::size_t>();
     status.outcome.added = o.at("added").to_number<std::size_t>();
     status.outcome.removed = o.at("removed").to_number<std::size_t>();
+    status.outcome.read_at = std::chrono::steady_clock::time_point(
+        std::chrono::nanoseconds(o.at("read_at_ns").to_number<std::int64_t>()));
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -123,6 +131,9 @@ int RequestReload(const ReloadRequest& request, std::ostream& out, std::ostream&
         << "; is it sloprobe, started with this $RUNTIME_DIRECTORY? Nothing was sent\n";
     return kReloadNotAsked;
   }
+  // A reload that read the file before the signal (another client's, or
+  // POST /-/reload) may not have seen the change this one is about.
+  const auto sent = std::chrono::steady_clock::now();
   if (::kill(pid, SIGHUP) != 0) {
     err << "sloprobe reload: cannot signal process " << request.pid << ": " << std::strerror(errno)
         << '\n';
@@ -131,7 +142,8 @@ int RequestReload(const ReloadRequest& request, std::ostream& out, std::ostream&
   const auto deadline = std::chrono::steady_clock::now() + request.timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     const auto now = ReadReloadStatus(request.directory);
-    if (now && now->pid == request.pid && now->generation > before->generation) {
+    if (now && now->pid == request.pid && now->generation > before->generation &&
+        now->outcome.read_at >= sent) {
       if (now->outcome.ok) {
         out << "configuration reloaded: " << Summary(now->outcome) << '\n';
         return kReloadDone;

@@ -60,8 +60,8 @@ inline constexpr int kReloadRejected = 1;  // refused, or no outcome in time
 inline constexpr int kReloadNotAsked = 2;  // no daemon to ask
 
 // Sends SIGHUP to `request.pid` and waits, at most `request.timeout`, until
-// that process has finished the reload. Prints the outcome: a summary to
-// `out`, or each located error to `err`.
+// that process has finished a reload that read the file after the signal.
+// Prints the outcome: a summary to `out`, or each located error to `err`.
 int RequestReload(const ReloadRequest& request, std::ostream& out, std::ostream& err);
 
 }  // namespace sloprobe::daemon

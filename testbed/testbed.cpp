@@ -697,8 +697,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         wire = std::move(pending);
       }
       pending.clear();
-      auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(wire), kTuple);
       const auto at = Clock::now() - read_done;
+      auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(wire), kTuple);
       llm_chunks += static_cast<std::uint64_t>(pending_tokens);
       for (; pending_tokens > 0; --pending_tokens) rec.token_written.push_back(at);
       co_return !ec;

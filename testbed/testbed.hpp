@@ -88,8 +88,10 @@ struct Record {
   Duration injected{};  // the delay chosen for this request
   Duration actual{};    // request fully read -> first response byte written
   // LLM streams: the waits injected before the first token chunk and before
-  // each later one, and when each token chunk's write completed (from the
-  // request fully read).
+  // each later one, and when each token chunk was handed to the socket (from
+  // the request fully read). Taken before the write, so that a client can
+  // never read a chunk "before" it was written: its time from sending the
+  // request to reading the chunk is at least this, by causality alone.
   Duration injected_first_token{};
   std::vector<Duration> injected_gaps;
   std::vector<Duration> token_written;

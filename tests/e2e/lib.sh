@@ -18,6 +18,13 @@ fail() {
   exit 1
 }
 
+# run_rc COMMAND...: runs COMMAND and sets RC to its exit status, which
+# may be anything (set -e stays on for the rest).
+run_rc() {
+  RC=0
+  "$@" || RC=$?
+}
+
 # wait_until SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds.
 wait_until() {
   local limit=$1

@@ -390,6 +390,16 @@ TEST(Loader, UnreadableCredentialsAreNamedAndTheRestChecked) {
                               {3, 19, "needs $CREDENTIALS_DIRECTORY"}});
   EXPECT_FALSE(r.config->uses_credentials);
 
+  // A directory that is there but lacks the file: the service would lack the
+  // credential too, so that is an error, not "unchecked".
+  const auto dir = std::filesystem::temp_directory_path() / "sloprobe-unverified-test";
+  std::filesystem::create_directories(dir);
+  options.credential_fallback = CredentialFallback{dir.string(), "sloprobe_"};
+  const auto lacking = LoadConfigString(secrets + probe, kFile, options);
+  EXPECT_FALSE(lacking.config);
+  ExpectLocated(lacking.errors, {{2, 19, "cannot read '" + (dir / "token").string() + "'"}});
+  std::filesystem::remove_all(dir);
+
   // Tolerance covers credentials only: other errors still fail the load.
   const auto broken = LoadConfigString(
       secrets + "  e: {env: SLOPROBE_TEST_UNSET}\n" + probe + "    intervl: 1s\n", kFile, options);

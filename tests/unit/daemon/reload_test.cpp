@@ -48,6 +48,7 @@ TEST_F(ReloadStatusTest, WriterAndReaderAgree) {
   taken.ok = true;
   taken.unchanged = 3;
   taken.added = 1;
+  taken.read_at = std::chrono::steady_clock::now();
   writer.Record(taken);
   status = ReadReloadStatus(Dir());
   ASSERT_TRUE(status);
@@ -55,6 +56,8 @@ TEST_F(ReloadStatusTest, WriterAndReaderAgree) {
   EXPECT_TRUE(status->outcome.ok);
   EXPECT_EQ(status->outcome.unchanged, 3u);
   EXPECT_EQ(status->outcome.added, 1u);
+  // To the nanosecond: the client compares it with when it sent the signal.
+  EXPECT_EQ(status->outcome.read_at, taken.read_at);
   EXPECT_FALSE(std::filesystem::exists(dir_ / (std::string(kReloadStatusFile) + ".tmp")));
 }
 
@@ -78,7 +81,7 @@ TEST_F(ReloadStatusTest, WithoutADaemonToAskNothingIsSent) {
   // The file of another process does not count either.
   std::ofstream(dir_ / kReloadStatusFile)
       << R"({"pid":1,"generation":0,"ok":true,"errors":[],"unchanged":0,"changed":0,)"
-      << R"("added":0,"removed":0})";
+      << R"("added":0,"removed":0,"read_at_ns":0})";
   err.str("");
   EXPECT_EQ(RequestReload({.pid = ::getpid(), .directory = Dir()}, out, err), kReloadNotAsked);
   EXPECT_EQ(RequestReload({.pid = 0, .directory = Dir()}, out, err), kReloadNotAsked);
