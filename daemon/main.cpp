@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
   auto* reload = app.add_subcommand(
       "reload",
       "Ask the running daemon to reload its configuration and wait for the outcome: exit 0 "
-      "reloaded, 1 refused (the errors are printed; the running configuration is kept), 2 no "
-      "daemon to ask. The unit's ExecReload=, so that systemctl reload reports a refusal");
+      "reloaded, 1 refused (the errors are printed; the running configuration is kept) or no "
+      "outcome in time, 2 no daemon to ask. The unit's ExecReload=, so that systemctl reload "
+      "reports a refusal; by hand, set RUNTIME_DIRECTORY=/run/sloprobe");
   reload->add_option("--pid", reload_request.pid, "The daemon's process ($MAINPID)")->required();
   reload->add_option("--timeout", reload_timeout, "How long to wait for the outcome")
       ->capture_default_str();
