@@ -73,6 +73,10 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
+std::string Count(std::size_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 std::optional<std::string> Base64Decode(std::string_view in) {
   if (in.size() % 4 != 0) return std::nullopt;
   std::string out;

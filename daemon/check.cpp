@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "config/loader.hpp"
+#include "config/text.hpp"
 #include "daemon/log.hpp"
 #include "daemon/web_security.hpp"
 #include "probes/probe.hpp"
@@ -25,8 +26,7 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
   auto loaded = config::LoadConfigFile(path, config::ByHandLoadOptions(true));
   if (!loaded.config) {
     for (const auto& e : loaded.errors) err << e.ToString() << '\n';
-    err << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors") << " in "
-        << path << '\n';
+    err << config::Count(loaded.errors.size(), "error") << " in " << path << '\n';
     return kConfigInvalid;
   }
   // Setting a probe up reads its TLS files; do that too, so that a config
@@ -49,19 +49,18 @@ int CheckConfig(const std::string& path, const std::string& web_config_file, std
   }
   for (const auto& e : loaded.unchecked) err << "not checked: " << e.ToString() << '\n';
   const auto& c = *loaded.config;
-  out << path << ": OK, " << c.probes.size();
+  out << path << ": OK, ";
   if (c.sharding.shards > 1) {
-    out << " of " << c.probes_in_file << " probes (shard " << c.sharding.shard << " of "
-        << c.sharding.shards << ")";
+    out << c.probes.size() << " of " << c.probes_in_file << " probes (shard " << c.sharding.shard
+        << " of " << c.sharding.shards << ")";
   } else {
-    out << (c.probes.size() == 1 ? " probe" : " probes");
+    out << config::Count(c.probes.size(), "probe");
   }
   if (loaded.unchecked.empty()) {
     out << '\n';
     return kConfigValid;
   }
-  const auto n = loaded.unchecked.size();
-  out << "; " << n << (n == 1 ? " credential" : " credentials")
+  out << "; " << config::Count(loaded.unchecked.size(), "credential")
       << " could not be read and were not checked\n";
   return kConfigUnchecked;
 }

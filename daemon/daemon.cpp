@@ -20,6 +20,7 @@
 #include <set>
 
 #include "config/loader.hpp"
+#include "config/text.hpp"
 #include "daemon/check.hpp"
 #include "daemon/exposition.hpp"
 #include "daemon/http_server.hpp"
@@ -723,10 +724,9 @@ void KeepLargeBlocksOutOfTheHeap() { ::mallopt(M_MMAP_THRESHOLD, 1 << 20); }
 }  // namespace
 
 std::string StatusText(std::size_t probes, const ReloadOutcome* last_reload) {
-  std::string text = std::to_string(probes) + (probes == 1 ? " probe running" : " probes running");
+  std::string text = config::Count(probes, "probe") + " running";
   if (last_reload != nullptr && !last_reload->ok) {
-    const auto n = last_reload->errors.size();
-    text += "; last reload failed (" + std::to_string(n) + (n == 1 ? " error" : " errors") +
+    text += "; last reload failed (" + config::Count(last_reload->errors.size(), "error") +
             "), running the previous configuration";
   } else if (last_reload != nullptr) {
     text += "; configuration reloaded";

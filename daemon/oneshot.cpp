@@ -12,6 +12,7 @@
 #include <set>
 
 #include "config/loader.hpp"
+#include "config/text.hpp"
 #include "probes/probe.hpp"
 
 namespace sloprobe::daemon {
@@ -96,8 +97,8 @@ void PrintTable(const std::vector<ProbeReport>& reports, std::ostream& out) {
   }
   const auto passed = static_cast<std::size_t>(
       std::count_if(reports.begin(), reports.end(), [](const auto& r) { return r.Passed(); }));
-  out << passed << " of " << reports.size() << (reports.size() == 1 ? " probe" : " probes")
-      << " met " << (reports.size() == 1 ? "its" : "their") << " objectives\n";
+  out << passed << " of " << config::Count(reports.size(), "probe") << " met "
+      << (reports.size() == 1 ? "its" : "their") << " objectives\n";
 }
 
 void PrintJson(const std::vector<ProbeReport>& reports, std::ostream& out) {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "config/text.hpp"
+
 namespace sloprobe::daemon {
 
 namespace {
@@ -164,7 +166,7 @@ std::string RenderStatusPage(const StatusPage& page) {
   html += "<meta name=\"viewport\" content=\"width=device-width\"><title>sloprobe status</title>";
   html += "<style>" + std::string(kStyle) + "</style></head><body>\n";
   html += "<h1>sloprobe status</h1>\n<p class=\"summary\" id=\"summary\">";
-  html += std::to_string(page.total) + (page.total == 1 ? " probe" : " probes");
+  html += config::Count(page.total, "probe");
   if (!page.filter.empty()) {
     html +=
         " (" + std::to_string(page.rows.size()) + " matching “" + HtmlEscape(page.filter) + "”)";

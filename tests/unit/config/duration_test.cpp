@@ -56,6 +56,9 @@ TEST(Suggest, FindsCloseTyposOnly) {
   EXPECT_EQ(Suggest("Timeout", keys), "timeout");
   EXPECT_EQ(Suggest("banana", keys), "");
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(Count(0, "probe"), "0 probes");
+  EXPECT_EQ(Count(1, "probe"), "1 probe");
+  EXPECT_EQ(Count(2, "error"), "2 errors");
 }
 
 TEST(EqualsIgnoreCase, ComparesAsciiCaseInsensitively) {
