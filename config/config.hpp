@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <boost/regex.hpp>
@@ -88,11 +89,11 @@ struct LatencyObjective {
 struct Objectives {
   std::optional<LatencyObjective> latency;  // of whole runs
   std::optional<double> error_ratio;
-  // type: llm_stream only.
+  // type: llm_stream, or a scenario with llm_stream steps (each step judged).
   std::optional<LatencyObjective> ttft;         // time to first token
   std::optional<LatencyObjective> inter_chunk;  // each gap between token chunks
   std::optional<LatencyObjective> e2e;          // time to the last token
-  // type: websocket only.
+  // type: websocket, or a scenario with websocket steps.
   std::optional<LatencyObjective> round_trip;  // each message to its reply
 };
 
@@ -100,56 +101,12 @@ struct Objectives {
 struct Buckets {
   std::vector<double> duration;
   std::vector<double> phase;
-  // type: llm_stream only.
+  // type: llm_stream, or a scenario with llm_stream steps.
   std::vector<double> ttft;         // time to first byte and to first token
   std::vector<double> inter_chunk;  // gaps between token chunks, time per output token
   std::vector<double> e2e;          // time to last token, stream duration
-  // type: websocket only.
+  // type: websocket, or a scenario with websocket steps.
   std::vector<double> round_trip;
-};
-
-// A value a scenario step takes from its response into a variable.
-struct Extraction {
-  enum class Source {
-    kJson,    // the value at a JSON Pointer (strings as they are, others as JSON)
-    kHeader,  // a response header's value (optionally through `regex`)
-    kBody,    // a regex capture group over the body
-    kStatus,  // the status code
-  };
-  std::string variable;
-  Source source = Source::kJson;
-  std::string key;  // JSON Pointer or header name
-  std::shared_ptr<const boost::regex> regex;
-  std::string regex_source;
-  int group = 1;
-};
-
-// A step whose extracted variables (and cookies) later runs reuse while they
-// are fresh: a login. Lifetime: `ttl`, or the number of seconds at the
-// JSON Pointer `expires_in` of the response when that is shorter.
-struct StepCache {
-  Duration ttl{};
-  std::string expires_in = "/expires_in";
-};
-
-struct HeaderTemplate {
-  std::string name;
-  Template value;  // may hold a secret: never log
-};
-
-struct ScenarioStep {
-  std::string name;
-  // Method and options (limits, TLS, redirects, keep-alive). The URL,
-  // headers and body are rendered from the templates below on every run.
-  HttpRequest request;
-  Template url;
-  std::vector<HeaderTemplate> headers;
-  Template body;
-  Expectations expect;
-  std::vector<Extraction> extract;
-  std::optional<StepCache> cache;
-  bool always = false;  // runs even after an earlier step failed (cleanup)
-  Location location;
 };
 
 enum class LlmApi { kOpenAi, kAnthropic, kOllama };
@@ -214,6 +171,57 @@ constexpr std::string_view ProbeTypeName(ProbeType type) {
   return "";
 }
 
+// A value a scenario step takes from its response into a variable.
+struct Extraction {
+  enum class Source {
+    kJson,    // the value at a JSON Pointer (strings as they are, others as JSON)
+    kHeader,  // a response header's value (optionally through `regex`)
+    kBody,    // a regex capture group over the body
+    kStatus,  // the status code
+  };
+  std::string variable;
+  Source source = Source::kJson;
+  std::string key;  // JSON Pointer or header name
+  std::shared_ptr<const boost::regex> regex;
+  std::string regex_source;
+  int group = 1;
+};
+
+// A step whose extracted variables (and cookies) later runs reuse while they
+// are fresh: a login. Lifetime: `ttl`, or the number of seconds at the
+// JSON Pointer `expires_in` of the response when that is shorter.
+struct StepCache {
+  Duration ttl{};
+  std::string expires_in = "/expires_in";
+};
+
+struct HeaderTemplate {
+  std::string name;
+  Template value;  // may hold a secret: never log
+};
+
+// One step of a scenario: an HTTP request (`type: http`, the default), a
+// streamed LLM call (`llm_stream`) or a WebSocket exchange (`websocket`),
+// with the same keys as a probe of that type.
+struct ScenarioStep {
+  std::string name;
+  ProbeType type = ProbeType::kHttp;  // never kScenario
+  // Method and options (limits, TLS, redirects, keep-alive). The URL,
+  // headers and body are rendered from the templates below on every run;
+  // an llm_stream step's body is built from `llm` instead.
+  HttpRequest request;
+  Template url;
+  std::vector<HeaderTemplate> headers;
+  Template body;
+  Expectations expect;          // type: http
+  LlmStream llm;                // type: llm_stream
+  WebSocketExchange websocket;  // type: websocket
+  std::vector<Extraction> extract;
+  std::optional<StepCache> cache;
+  bool always = false;  // runs even after an earlier step failed (cleanup)
+  Location location;
+};
+
 struct ProbeConfig {
   std::string name;
   ProbeType type = ProbeType::kHttp;
@@ -237,6 +245,13 @@ struct ProbeConfig {
   // defaults, and a hash of each secret it names. A reload keeps a probe
   // whose fingerprint did not change.
   std::string fingerprint;
+
+  // Whether a run does what a probe of `kind` does: it is one, or a
+  // scenario with a step of that type.
+  bool Runs(ProbeType kind) const {
+    return type == kind || std::any_of(steps.begin(), steps.end(),
+                                       [kind](const ScenarioStep& s) { return s.type == kind; });
+  }
 };
 
 struct GlobalConfig {

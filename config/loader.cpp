@@ -59,8 +59,16 @@ constexpr std::array<std::string_view, 28> kProbeKeys{
 constexpr std::array<std::string_view, 12> kRequestKeys{
     "method",     "url",        "headers",          "body",       "json",         "form",
     "basic_auth", "keep_alive", "follow_redirects", "body_limit", "header_limit", "tls"};
-constexpr std::array<std::string_view, 6> kStepKeys{"name",    "request", "expect",
-                                                    "extract", "cache",   "always"};
+// The keys of a scenario step, by its type.
+constexpr std::array<std::string_view, 7> kStepKeys{"name",    "type",  "request", "expect",
+                                                    "extract", "cache", "always"};
+constexpr std::array<std::string_view, 18> kLlmStepKeys{
+    "name",  "type",       "always",   "api",        "url",         "api_key",
+    "model", "prompt",     "messages", "max_tokens", "temperature", "include_usage",
+    "nonce", "extra_body", "headers",  "tls",        "keep_alive",  "body_limit"};
+constexpr std::array<std::string_view, 5> kWebSocketStepKeys{"name", "type", "always", "request",
+                                                             "websocket"};
+constexpr std::array<std::string_view, 3> kStepTypes{"http", "llm_stream", "websocket"};
 constexpr std::array<std::string_view, 5> kExtractKeys{"json", "header", "regex", "group",
                                                        "status"};
 constexpr std::array<std::string_view, 2> kCacheKeys{"ttl", "expires_in"};
@@ -111,6 +119,12 @@ struct RequestTemplates {
   std::vector<HeaderTemplate> headers;
   Template body;
 };
+
+// A probe's request, which takes no variables: its templates are text.
+void Flatten(const RequestTemplates& t, HttpRequest& req) {
+  for (const auto& h : t.headers) req.headers.push_back({h.name, h.value.Text()});
+  req.body = t.body.Text();
+}
 
 // The JSON text of a string, without the quotes.
 std::string JsonEscaped(std::string_view s) { return Escaped(s, Template::Escape::kJson); }
@@ -600,6 +614,37 @@ class Loader : YamlReader {
     }
   }
 
+  // The required `url` of `n` into `t.url`, and into `req.url` when it
+  // takes no variables. With a scope it may use variables.
+  void ParseUrl(const YAML::Node& n, HttpRequest& req, RequestTemplates& t, const std::string& ctx,
+                const Scope* scope) {
+    if (!Get(n, "url")) {
+      Error(n, "missing 'url' " + ctx);
+      return;
+    }
+    auto raw = String(Get(n, "url"), "'url'");
+    if (!raw) return;
+    auto url = ParseTemplate(Get(n, "url"), *raw, "'url'", scope, Template::Escape::kUrl);
+    if (!url) return;
+    // A variable at the very start is a whole base URL: inserted as it is
+    // and checked when the step runs. Otherwise the URL's shape is checked
+    // now, with placeholders for the variables.
+    if (!url->parts.empty() && url->parts.front().variable) {
+      url->parts.front().escape = Template::Escape::kNone;
+    } else {
+      std::string shape;
+      for (const auto& part : url->parts) shape += part.variable ? "x" : part.text;
+      std::string error;
+      // Messages quote the text as written, which never holds a secret's value.
+      if (auto parsed = ParseTargetUrl(shape, error, websocket_urls_)) {
+        req.url = *parsed;
+      } else {
+        Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
+      }
+    }
+    t.url = std::move(*url);
+  }
+
   // `ctx` ends messages ("in 'request' of probe 'x'"). With a scope
   // (scenario steps) the URL, headers and body may use variables.
   void ParseRequest(const YAML::Node& n, HttpRequest& req, RequestTemplates& t,
@@ -616,29 +661,7 @@ class Loader : YamlReader {
         }
       }
     }
-    if (!Get(n, "url")) {
-      Error(n, "missing 'url' " + ctx);
-    } else if (auto raw = String(Get(n, "url"), "'url'")) {
-      if (auto url = ParseTemplate(Get(n, "url"), *raw, "'url'", scope, Template::Escape::kUrl)) {
-        // A variable at the very start is a whole base URL: inserted as it
-        // is and checked when the step runs. Otherwise the URL's shape is
-        // checked now, with placeholders for the variables.
-        if (!url->parts.empty() && url->parts.front().variable) {
-          url->parts.front().escape = Template::Escape::kNone;
-        } else {
-          std::string shape;
-          for (const auto& part : url->parts) shape += part.variable ? "x" : part.text;
-          std::string error;
-          // Messages quote the text as written, which never holds a secret's value.
-          if (auto parsed = ParseTargetUrl(shape, error, websocket_urls_)) {
-            req.url = *parsed;
-          } else {
-            Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
-          }
-        }
-        t.url = std::move(*url);
-      }
-    }
+    ParseUrl(n, req, t, ctx, scope);
     if (Get(n, "headers")) ParseHeaders(Get(n, "headers"), t.headers, ctx, scope);
     const int bodies =
         (Get(n, "body") ? 1 : 0) + (Get(n, "json") ? 1 : 0) + (Get(n, "form") ? 1 : 0);
@@ -813,6 +836,33 @@ class Loader : YamlReader {
     if (const auto& j = Get(r, "json")) ParseJsonExpectations(j, ws.reply.json, ctx);
   }
 
+  // The `request` (a WebSocket upgrade) and `websocket` keys of a
+  // websocket probe or step. With a scope (a scenario step) the URL and
+  // headers may use variables.
+  void ParseWebSocketKeys(const YAML::Node& n, HttpRequest& req, RequestTemplates& t,
+                          WebSocketExchange& ws, const std::string& owner, const Scope* scope) {
+    const std::string ctx = "in " + owner;
+    if (!Get(n, "request")) {
+      Error(n, "missing 'request' (its 'url' is ws:// or wss://) " + ctx);
+    } else {
+      const auto& r = Get(n, "request");
+      for (const auto key : kNotForWebSocket) {
+        const std::string k(key);
+        if (r.IsMap() && Get(r, k)) {
+          Error(Get(r, k), Quote(k) + " does not apply to a WebSocket upgrade " + ctx);
+        }
+      }
+      websocket_urls_ = true;
+      ParseRequest(r, req, t, "in 'request' of " + owner, scope);
+      websocket_urls_ = false;
+    }
+    if (!Get(n, "websocket")) {
+      Error(n, "missing 'websocket' (what to send and the reply to wait for) " + ctx);
+    } else {
+      ParseWebSocket(Get(n, "websocket"), ws, "in 'websocket' of " + owner);
+    }
+  }
+
   void ParseExpect(const YAML::Node& n, Expectations& ex, const std::string& owner) {
     const std::string ctx = "in 'expect' of " + owner;
     if (!CheckMap(n, "'expect'", kExpectKeys, ctx)) return;
@@ -927,9 +977,9 @@ class Loader : YamlReader {
       const auto needs = target == &o.latency      ? p.type
                          : target == &o.round_trip ? ProbeType::kWebSocket
                                                    : ProbeType::kLlmStream;
-      if (p.type != needs) {
-        Error(l,
-              Quote(key) + " objectives are for type " + Quote(ProbeTypeName(needs)) + " " + ctx);
+      if (!p.Runs(needs)) {
+        Error(l, Quote(key) + " objectives are for type " + Quote(ProbeTypeName(needs)) +
+                     (target == &o.latency ? "" : " (or a scenario with such a step)") + " " + ctx);
         continue;
       }
       *target = ParseLatency(l, key, ctx);
@@ -1027,21 +1077,46 @@ class Loader : YamlReader {
     if (n.IsMap() && Get(n, "name") && Get(n, "name").IsScalar()) label = Get(n, "name").Scalar();
     const std::string owner = "step " + Quote(label) + " of probe " + Quote(probe);
     const std::string ctx = "in " + owner;
-    if (!CheckMap(n, owner, kStepKeys, ctx)) return;
-    Name(n, "step #" + std::to_string(index + 1) + " of probe " + Quote(probe), "step", step.name);
-    if (!Get(n, "request")) {
-      Error(n, "missing 'request' " + ctx);
-    } else {
-      RequestTemplates t;
-      ParseRequest(Get(n, "request"), step.request, t, "in 'request' of " + owner, &scope);
-      step.url = std::move(t.url);
-      step.headers = std::move(t.headers);
-      step.body = std::move(t.body);
+    if (n.IsMap() && Get(n, "type")) {
+      auto type = String(Get(n, "type"), "'type'");
+      if (!type) return;
+      if (*type == "http") {
+        step.type = ProbeType::kHttp;
+      } else if (*type == "llm_stream") {
+        step.type = ProbeType::kLlmStream;
+      } else if (*type == "websocket") {
+        step.type = ProbeType::kWebSocket;
+      } else {
+        std::string message = "unknown step type " + Quote(*type) + " " + ctx;
+        if (auto s = Suggest(*type, kStepTypes); !s.empty()) {
+          message += "; did you mean " + Quote(s) + "?";
+        }
+        Error(Get(n, "type"), message + " (supported: http, llm_stream, websocket)");
+        return;
+      }
     }
-    if (Get(n, "expect")) ParseExpect(Get(n, "expect"), step.expect, owner);
+    const Keys keys = step.type == ProbeType::kLlmStream   ? Keys(kLlmStepKeys)
+                      : step.type == ProbeType::kWebSocket ? Keys(kWebSocketStepKeys)
+                                                           : Keys(kStepKeys);
+    if (!CheckMap(n, owner, keys, ctx)) return;
+    Name(n, "step #" + std::to_string(index + 1) + " of probe " + Quote(probe), "step", step.name);
     if (Get(n, "always")) {
       if (auto b = Bool(Get(n, "always"), "'always'")) step.always = *b;
     }
+    RequestTemplates t;
+    if (step.type == ProbeType::kLlmStream) {
+      ParseLlm(n, step.llm, step.request, t, ctx, &scope);
+    } else if (step.type == ProbeType::kWebSocket) {
+      ParseWebSocketKeys(n, step.request, t, step.websocket, owner, &scope);
+    } else if (!Get(n, "request")) {
+      Error(n, "missing 'request' " + ctx);
+    } else {
+      ParseRequest(Get(n, "request"), step.request, t, "in 'request' of " + owner, &scope);
+    }
+    step.url = std::move(t.url);
+    step.headers = std::move(t.headers);
+    step.body = std::move(t.body);
+    if (Get(n, "expect")) ParseExpect(Get(n, "expect"), step.expect, owner);
     if (Get(n, "cache")) {
       ParseCache(Get(n, "cache"), step, ctx);
       if (step.always && step.cache) {
@@ -1196,15 +1271,21 @@ class Loader : YamlReader {
   }
 
   // Headers the API needs, unless the config sets the same one.
-  static void DefaultHeader(HttpRequest& req, std::string name, std::string value) {
-    const bool set = std::any_of(req.headers.begin(), req.headers.end(),
-                                 [&](const Header& h) { return EqualsIgnoreCase(h.name, name); });
-    if (!set) req.headers.push_back({std::move(name), std::move(value)});
+  static void DefaultHeader(std::vector<HeaderTemplate>& headers, std::string name,
+                            std::string_view value) {
+    const bool set = std::any_of(headers.begin(), headers.end(), [&](const HeaderTemplate& h) {
+      return EqualsIgnoreCase(h.name, name);
+    });
+    if (set) return;
+    Template t;
+    t.Append(value);
+    headers.push_back({std::move(name), std::move(t)});
   }
 
-  void ParseLlm(const YAML::Node& n, ProbeConfig& p, const std::string& ctx) {
-    LlmStream& llm = p.llm;
-    HttpRequest& req = p.request;
+  // The keys of an llm_stream probe or step. The URL and headers go into
+  // `t`; with a scope (a scenario step) they and 'api_key' may use variables.
+  void ParseLlm(const YAML::Node& n, LlmStream& llm, HttpRequest& req, RequestTemplates& t,
+                const std::string& ctx, const Scope* scope) {
     req.method = "POST";
     req.body_limit = kLlmBodyLimit;
     constexpr std::array<std::string_view, 3> kApis{"openai", "anthropic", "ollama"};
@@ -1224,19 +1305,7 @@ class Loader : YamlReader {
         Error(Get(n, "api"), message + " (openai, anthropic or ollama)");
       }
     }
-    if (!Get(n, "url")) {
-      Error(n, "missing 'url' " + ctx);
-    } else if (auto raw = String(Get(n, "url"), "'url'")) {
-      if (auto text = Interpolate(Get(n, "url"), *raw, "'url'")) {
-        std::string error;
-        // Messages quote the URL as written, which never holds a secret's value.
-        if (auto url = ParseTargetUrl(*text, error)) {
-          req.url = *url;
-        } else {
-          Error(Get(n, "url"), "URL " + Quote(*raw) + " " + error);
-        }
-      }
-    }
+    ParseUrl(n, req, t, ctx, scope);
     if (!Get(n, "model")) {
       Error(n, "missing 'model' " + ctx);
     } else if (auto model = NonEmpty(Get(n, "model"), "'model'")) {
@@ -1298,36 +1367,42 @@ class Loader : YamlReader {
         }
       }
     }
-    if (Get(n, "headers")) {
-      std::vector<HeaderTemplate> headers;
-      ParseHeaders(Get(n, "headers"), headers, ctx, nullptr);
-      for (const auto& h : headers) req.headers.push_back({h.name, h.value.Text()});
-    }
+    if (Get(n, "headers")) ParseHeaders(Get(n, "headers"), t.headers, ctx, scope);
     if (Get(n, "api_key")) {
       if (auto raw = NonEmpty(Get(n, "api_key"), "'api_key'")) {
         NoteInline(Get(n, "api_key"), *raw, "api_key");
-        if (auto key = Interpolate(Get(n, "api_key"), *raw, "'api_key'")) {
-          if (key->empty() || !ValidHeaderValue(*key)) {
+        if (auto key = ParseTemplate(Get(n, "api_key"), *raw, "'api_key'", scope,
+                                     Template::Escape::kNone)) {
+          const bool anthropic = llm.api == LlmApi::kAnthropic;
+          const std::string name = anthropic ? "x-api-key" : "Authorization";
+          if (key->Static() && (key->Text().empty() || !ValidHeaderValue(key->Text()))) {
             Error(Get(n, "api_key"), "'api_key' is empty or holds a line break " + ctx);
+          } else if (std::any_of(t.headers.begin(), t.headers.end(), [&](const HeaderTemplate& h) {
+                       return EqualsIgnoreCase(h.name, name);
+                     })) {
+            Error(Get(n, "api_key"), "header " + Quote(name) + " is set both by 'api_key' and in " +
+                                         "'headers' " + ctx);
           } else {
-            // Written into the config or not, a key is a secret.
-            redactor_->Add(*key);
-            const bool anthropic = llm.api == LlmApi::kAnthropic;
-            const std::string name = anthropic ? "x-api-key" : "Authorization";
-            if (std::any_of(req.headers.begin(), req.headers.end(),
-                            [&](const Header& h) { return EqualsIgnoreCase(h.name, name); })) {
-              Error(Get(n, "api_key"), "header " + Quote(name) +
-                                           " is set both by 'api_key' and in " + "'headers' " +
-                                           ctx);
+            // Written into the config or not, a key is a secret. One taken
+            // from a variable is scrubbed by the run that extracted it.
+            if (key->Static()) redactor_->Add(key->Text());
+            Template value;
+            if (!anthropic) value.Append("Bearer ");
+            for (auto& part : key->parts) {
+              if (part.variable) {
+                value.AppendVariable(std::move(part.text), part.escape);
+              } else {
+                value.Append(part.text);
+              }
             }
-            req.headers.push_back({name, anthropic ? *key : "Bearer " + *key});
+            t.headers.push_back({name, std::move(value)});
           }
         }
       }
     }
-    if (llm.api == LlmApi::kAnthropic) DefaultHeader(req, "anthropic-version", "2023-06-01");
-    DefaultHeader(req, "Content-Type", "application/json");
-    DefaultHeader(req, "Accept",
+    if (llm.api == LlmApi::kAnthropic) DefaultHeader(t.headers, "anthropic-version", "2023-06-01");
+    DefaultHeader(t.headers, "Content-Type", "application/json");
+    DefaultHeader(t.headers, "Accept",
                   llm.api == LlmApi::kOllama ? "application/x-ndjson" : "text/event-stream");
     if (Get(n, "tls")) {
       ParseTls(Get(n, "tls"), req.tls, ctx);
@@ -1419,27 +1494,9 @@ class Loader : YamlReader {
       for (const char* key : {"expect", "steps"}) {
         if (Get(n, key)) Error(Get(n, key), Quote(key) + " is not used by type 'websocket' " + ctx);
       }
-      if (!Get(n, "request")) {
-        Error(n, "missing 'request' (its 'url' is ws:// or wss://) " + ctx);
-      } else {
-        const auto& r = Get(n, "request");
-        for (const auto key : kNotForWebSocket) {
-          const std::string k(key);
-          if (r.IsMap() && Get(r, k)) {
-            Error(Get(r, k), Quote(k) + " does not apply to a WebSocket upgrade " + ctx);
-          }
-        }
-        RequestTemplates t;
-        websocket_urls_ = true;
-        ParseRequest(r, p.request, t, "in 'request' of " + owner, nullptr);
-        websocket_urls_ = false;
-        for (const auto& h : t.headers) p.request.headers.push_back({h.name, h.value.Text()});
-      }
-      if (!Get(n, "websocket")) {
-        Error(n, "missing 'websocket' (what to send and the reply to wait for) " + ctx);
-      } else {
-        ParseWebSocket(Get(n, "websocket"), p.websocket, "in 'websocket' of " + owner);
-      }
+      RequestTemplates t;
+      ParseWebSocketKeys(n, p.request, t, p.websocket, owner, nullptr);
+      Flatten(t, p.request);
     } else if (p.type == ProbeType::kHttp) {
       if (Get(n, "steps")) Error(Get(n, "steps"), "'steps' is for type 'scenario' " + ctx);
       if (!Get(n, "request")) {
@@ -1447,8 +1504,7 @@ class Loader : YamlReader {
       } else {
         RequestTemplates t;
         ParseRequest(Get(n, "request"), p.request, t, "in 'request' of " + owner, nullptr);
-        for (const auto& h : t.headers) p.request.headers.push_back({h.name, h.value.Text()});
-        p.request.body = t.body.Text();
+        Flatten(t, p.request);
       }
       if (Get(n, "expect")) ParseExpect(Get(n, "expect"), p.expect, owner);
     } else if (p.type == ProbeType::kScenario) {
@@ -1470,7 +1526,9 @@ class Loader : YamlReader {
                                  "from 'url', 'model' and the prompt " + ctx);
         }
       }
-      ParseLlm(n, p, ctx);
+      RequestTemplates t;
+      ParseLlm(n, p.llm, p.request, t, ctx, nullptr);
+      Flatten(t, p.request);
     }
     if (Get(n, "objectives")) ParseObjectives(Get(n, "objectives"), p, label);
     if (const auto& b = Get(n, "buckets")) {
@@ -1491,9 +1549,10 @@ class Loader : YamlReader {
           if (!Get(b, key)) continue;
           const auto needs =
               target == &p.buckets.round_trip ? ProbeType::kWebSocket : ProbeType::kLlmStream;
-          if (p.type != needs) {
+          if (!p.Runs(needs)) {
             Error(Get(b, key), "'buckets." + std::string(key) + "' is for type " +
-                                   Quote(ProbeTypeName(needs)) + " " + ctx);
+                                   Quote(ProbeTypeName(needs)) +
+                                   " (or a scenario with such a step) " + ctx);
           } else if (auto v = BucketList(Get(b, key), "'buckets." + std::string(key) + "'")) {
             *target = *v;
           }

@@ -129,7 +129,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
     auto slot = std::make_shared<Slot>();
     slot->probe = std::move(probe);
     slot->metrics = metrics.ForProbe(p);
-    slot->recent.emplace(kStatusWindow, p.interval, RecentRuns::ExtraFor(p.type));
+    slot->recent.emplace(kStatusWindow, p.interval, RecentRuns::ExtraFor(p));
     const auto id =
         scheduler.Add(p.name,
                       {std::chrono::duration_cast<Scheduler::Duration>(p.interval),

@@ -165,68 +165,68 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       llm_ttfb_(store_->Make<series::Histogram>(
           "sloprobe_llm_time_to_first_byte_seconds",
           "LLM streams: request handed to the socket to the first response byte.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_ttft_(store_->Make<series::Histogram>(
           "sloprobe_llm_time_to_first_token_seconds",
           "LLM streams: request handed to the socket to the first chunk that "
           "carries output (text, reasoning or a tool call).",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_gaps_(store_->Make<series::Histogram>(
           "sloprobe_llm_inter_chunk_seconds",
           "LLM streams: time between consecutive chunks that carry output, one "
           "sample per gap.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_tpot_(store_->Make<series::Histogram>(
           "sloprobe_llm_time_per_output_token_seconds",
           "LLM streams: (last token - first token) / (output tokens - 1), one "
           "sample per run.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_e2e_(store_->Make<series::Histogram>(
           "sloprobe_llm_time_to_last_token_seconds",
           "LLM streams: request handed to the socket to the last chunk that "
           "carries output (end-to-end latency as a user sees it).",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_stream_(store_->Make<series::Histogram>(
           "sloprobe_llm_stream_duration_seconds",
           "LLM streams: request handed to the socket to the end marker of the "
           "stream, or the end of the body without one.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_tokens_per_chunk_(store_->Make<series::Histogram>(
           "sloprobe_llm_tokens_per_chunk",
           "LLM streams: output tokens (server usage) per chunk that "
           "carries output, one sample per run; above 1 when the "
           "server or a proxy batches tokens.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_output_tokens_(store_->Make<series::Counter>(
           "sloprobe_llm_output_tokens_total",
           "LLM streams: output tokens, from the server's usage fields "
           "or, without them, counted token chunks (see "
           "sloprobe_llm_usage_reported).",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_input_tokens_(store_->Make<series::Counter>(
           "sloprobe_llm_input_tokens_total",
           "LLM streams: prompt tokens, from the server's usage fields.",
-          {"probe", "api", "model"})),
+          {"probe", "step", "api", "model"})),
       llm_usage_reported_(
           store_->Make<series::Gauge>("sloprobe_llm_usage_reported",
                                       "LLM streams: whether the last stream carried token usage "
                                       "(1) or output tokens were counted from chunks (0).",
-                                      {"probe", "api", "model"})),
+                                      {"probe", "step", "api", "model"})),
       llm_ttft_slow_(
           store_->Make<series::Counter>("sloprobe_llm_ttft_slow_total",
                                         "LLM streams: time-to-first-token samples above the ttft "
                                         "objective threshold.",
-                                        {"probe", "api", "model"})),
+                                        {"probe", "step", "api", "model"})),
       llm_inter_chunk_slow_(
           store_->Make<series::Counter>("sloprobe_llm_inter_chunk_slow_total",
                                         "LLM streams: inter-chunk gaps above the inter_chunk "
                                         "objective threshold.",
-                                        {"probe", "api", "model"})),
+                                        {"probe", "step", "api", "model"})),
       llm_e2e_slow_(
           store_->Make<series::Counter>("sloprobe_llm_e2e_slow_total",
                                         "LLM streams: time-to-last-token samples above the e2e "
                                         "objective threshold.",
-                                        {"probe", "api", "model"})),
+                                        {"probe", "step", "api", "model"})),
       objective_ttft_(store_->Make<series::Gauge>(
           "sloprobe_objective_ttft_seconds", "Configured time-to-first-token objective threshold.",
           {"probe"})),
@@ -249,10 +249,11 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
           {"probe"})),
       websocket_round_trip_(store_->Make<series::Histogram>(
           "sloprobe_websocket_round_trip_seconds",
-          "WebSocket probes: a message sent to its matching reply read.", {"probe"})),
+          "WebSocket probes: a message sent to its matching reply read.", {"probe", "step"})),
       websocket_round_trip_slow_(store_->Make<series::Counter>(
           "sloprobe_websocket_round_trip_slow_total",
-          "WebSocket probes: round trips above the round_trip objective threshold.", {"probe"})),
+          "WebSocket probes: round trips above the round_trip objective threshold.",
+          {"probe", "step"})),
       objective_round_trip_(store_->Make<series::Gauge>(
           "sloprobe_objective_round_trip_seconds",
           "Configured WebSocket round-trip objective threshold.", {"probe"})),
@@ -329,19 +330,25 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
     case config::ProbeType::kScenario:
       for (const auto& step : config.steps) {
         // A URL that starts with a variable may turn out to be https.
-        AddStep(step.name, step.request.url.scheme_id() != boost::urls::scheme::http, true,
-                step.always, step.cache.has_value());
+        const bool stream = step.type == config::ProbeType::kLlmStream;
+        AddStep(step.name,
+                step.request.url.scheme_id() != boost::urls::scheme::http &&
+                    step.request.url.scheme_id() != boost::urls::scheme::ws,
+                true, step.always, step.cache.has_value(), stream);
+        auto& [name, series] = Step(step.name);
+        if (stream) AddLlm(series, name, step.llm, config);
+        if (step.type == config::ProbeType::kWebSocket) AddWebSocket(series, name, config);
       }
       break;
     case config::ProbeType::kLlmStream:
       AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
               false, true);
-      AddLlm(config);
+      AddLlm(Step("request").second, "", config.llm, config);
       break;
     case config::ProbeType::kWebSocket:
       AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::wss, false, false,
               false);
-      AddWebSocket(config);
+      AddWebSocket(Step("request").second, "", config);
       break;
   }
   const auto& o = config.objectives;
@@ -381,10 +388,13 @@ void ProbeMetrics::AddObjective(series::Family<series::Gauge>& family, double va
   objectives_.emplace_back(&family, &g);
 }
 
-void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
-  api_ = std::string(config::LlmApiName(config.llm.api));
-  model_ = config.llm.model;
-  const std::initializer_list<std::string_view> labels{name_, api_, model_};
+void ProbeMetrics::AddLlm(StepSeries& series, std::string_view step, const config::LlmStream& llm,
+                          const config::ProbeConfig& config) {
+  series.llm = std::make_unique<LlmSeries>();
+  LlmSeries& l = *series.llm;
+  l.api = std::string(config::LlmApiName(llm.api));
+  l.model = llm.model;
+  const std::initializer_list<std::string_view> labels{name_, step, l.api, l.model};
   auto bounds =
       [&](const std::vector<double>& configured, const std::vector<double>& fallback,
           const std::optional<config::LatencyObjective>& objective) -> const series::Bounds& {
@@ -402,59 +412,96 @@ void ProbeMetrics::AddLlm(const config::ProbeConfig& config) {
     if (!objective) return SlowSamples{};
     return SlowSamples{&family.Add(labels), config::ToSeconds(objective->threshold)};
   };
-  llm_ = LlmSeries{&owner_.llm_ttfb_.Add(labels, ttft),
-                   &owner_.llm_ttft_.Add(labels, ttft),
-                   &owner_.llm_gaps_.Add(labels, gaps),
-                   &owner_.llm_tpot_.Add(labels, gaps),
-                   &owner_.llm_e2e_.Add(labels, e2e),
-                   &owner_.llm_stream_.Add(labels, e2e),
-                   &owner_.llm_tokens_per_chunk_.Add(
-                       labels, owner_.DefaultBounds(DefaultTokensPerChunkBuckets())),
-                   &owner_.llm_output_tokens_.Add(labels),
-                   &owner_.llm_input_tokens_.Add(labels),
-                   &owner_.llm_usage_reported_.Add(labels),
-                   slow(owner_.llm_ttft_slow_, o.ttft),
-                   slow(owner_.llm_inter_chunk_slow_, o.inter_chunk),
-                   slow(owner_.llm_e2e_slow_, o.e2e)};
+  l.ttfb = &owner_.llm_ttfb_.Add(labels, ttft);
+  l.ttft = &owner_.llm_ttft_.Add(labels, ttft);
+  l.gaps = &owner_.llm_gaps_.Add(labels, gaps);
+  l.tpot = &owner_.llm_tpot_.Add(labels, gaps);
+  l.e2e = &owner_.llm_e2e_.Add(labels, e2e);
+  l.stream = &owner_.llm_stream_.Add(labels, e2e);
+  l.tokens_per_chunk = &owner_.llm_tokens_per_chunk_.Add(
+      labels, owner_.DefaultBounds(DefaultTokensPerChunkBuckets()));
+  l.output_tokens = &owner_.llm_output_tokens_.Add(labels);
+  l.input_tokens = &owner_.llm_input_tokens_.Add(labels);
+  l.usage_reported = &owner_.llm_usage_reported_.Add(labels);
+  l.ttft_slow = slow(owner_.llm_ttft_slow_, o.ttft);
+  l.gaps_slow = slow(owner_.llm_inter_chunk_slow_, o.inter_chunk);
+  l.e2e_slow = slow(owner_.llm_e2e_slow_, o.e2e);
 }
 
-void ProbeMetrics::AddWebSocket(const config::ProbeConfig& config) {
+void ProbeMetrics::AddWebSocket(StepSeries& series, std::string_view step,
+                                const config::ProbeConfig& config) {
   const auto& o = config.objectives.round_trip;
   std::vector<double> extra;
   if (o) extra.push_back(config::ToSeconds(o->threshold));
   const auto& base =
       config.buckets.round_trip.empty() ? DefaultPhaseBuckets() : config.buckets.round_trip;
-  round_trip_ = &owner_.websocket_round_trip_.Add(
-      {name_}, BoundsOf(WithBoundaries(base, extra), DefaultPhaseBuckets()));
+  series.round_trip = &owner_.websocket_round_trip_.Add(
+      {name_, step}, BoundsOf(WithBoundaries(base, extra), DefaultPhaseBuckets()));
   if (o) {
-    round_trip_slow_ = SlowSamples{&owner_.websocket_round_trip_slow_.Add({name_}),
-                                   config::ToSeconds(o->threshold)};
+    series.round_trip_slow = SlowSamples{&owner_.websocket_round_trip_slow_.Add({name_, step}),
+                                         config::ToSeconds(o->threshold)};
   }
 }
 
-void ProbeMetrics::RecordStream(const probes::StreamTimings& s) {
-  if (!llm_) return;
+void ProbeMetrics::RecordStream(const LlmSeries& l, const probes::StreamTimings& s) {
   auto observe = [](series::Histogram* h, const std::optional<probes::Duration>& d) {
     if (d) h->Observe(Seconds(*d));
   };
-  observe(llm_->ttfb, s.ttfb);
-  observe(llm_->ttft, s.ttft);
-  if (s.ttft) llm_->ttft_slow.Observe(Seconds(*s.ttft));
+  observe(l.ttfb, s.ttfb);
+  observe(l.ttft, s.ttft);
+  if (s.ttft) l.ttft_slow.Observe(Seconds(*s.ttft));
   for (const auto gap : s.gaps) {
-    llm_->gaps->Observe(Seconds(gap));
-    llm_->gaps_slow.Observe(Seconds(gap));
+    l.gaps->Observe(Seconds(gap));
+    l.gaps_slow.Observe(Seconds(gap));
   }
-  observe(llm_->tpot, s.tpot);
-  observe(llm_->e2e, s.e2e);
-  if (s.e2e) llm_->e2e_slow.Observe(Seconds(*s.e2e));
-  observe(llm_->stream, s.stream);
+  observe(l.tpot, s.tpot);
+  observe(l.e2e, s.e2e);
+  if (s.e2e) l.e2e_slow.Observe(Seconds(*s.e2e));
+  observe(l.stream, s.stream);
   if (!s.output_tokens_approximate && s.token_items > 0) {
-    llm_->tokens_per_chunk->Observe(static_cast<double>(s.output_tokens) /
-                                    static_cast<double>(s.token_items));
+    l.tokens_per_chunk->Observe(static_cast<double>(s.output_tokens) /
+                                static_cast<double>(s.token_items));
   }
-  llm_->output_tokens->Increment(static_cast<double>(s.output_tokens));
-  if (s.input_tokens) llm_->input_tokens->Increment(static_cast<double>(*s.input_tokens));
-  llm_->usage_reported->Set(s.output_tokens_approximate ? 0 : 1);
+  l.output_tokens->Increment(static_cast<double>(s.output_tokens));
+  if (s.input_tokens) l.input_tokens->Increment(static_cast<double>(*s.input_tokens));
+  l.usage_reported->Set(s.output_tokens_approximate ? 0 : 1);
+}
+
+void ProbeMetrics::RecordRoundTrips(const StepSeries& series,
+                                    const std::vector<probes::Duration>& rtts) {
+  if (series.round_trip == nullptr) return;
+  for (const auto rtt : rtts) {
+    series.round_trip->Observe(Seconds(rtt));
+    series.round_trip_slow.Observe(Seconds(rtt));
+  }
+}
+
+void ProbeMetrics::RemoveStreamSeries(const StepSeries& series) {
+  if (series.round_trip != nullptr) owner_.websocket_round_trip_.Remove(series.round_trip);
+  if (series.round_trip_slow.counter != nullptr) {
+    owner_.websocket_round_trip_slow_.Remove(series.round_trip_slow.counter);
+  }
+  if (!series.llm) return;
+  const LlmSeries& l = *series.llm;
+  const std::pair<series::Family<series::Histogram>*, series::Histogram*> histograms[] = {
+      {&owner_.llm_ttfb_, l.ttfb},
+      {&owner_.llm_ttft_, l.ttft},
+      {&owner_.llm_gaps_, l.gaps},
+      {&owner_.llm_tpot_, l.tpot},
+      {&owner_.llm_e2e_, l.e2e},
+      {&owner_.llm_stream_, l.stream},
+      {&owner_.llm_tokens_per_chunk_, l.tokens_per_chunk}};
+  for (auto [family, h] : histograms) family->Remove(h);
+  owner_.llm_output_tokens_.Remove(l.output_tokens);
+  owner_.llm_input_tokens_.Remove(l.input_tokens);
+  owner_.llm_usage_reported_.Remove(l.usage_reported);
+  const std::pair<series::Family<series::Counter>*, const SlowSamples*> slow[] = {
+      {&owner_.llm_ttft_slow_, &l.ttft_slow},
+      {&owner_.llm_inter_chunk_slow_, &l.gaps_slow},
+      {&owner_.llm_e2e_slow_, &l.e2e_slow}};
+  for (auto [family, samples] : slow) {
+    if (samples->counter != nullptr) family->Remove(samples->counter);
+  }
 }
 
 void ProbeMetrics::AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup,
@@ -501,32 +548,8 @@ ProbeMetrics::~ProbeMetrics() {
   owner_.consecutive_failures_.Remove(consecutive_failures_);
   for (auto [family, gauge] : objectives_) family->Remove(gauge);
   if (cert_expiry_ != nullptr) owner_.cert_expiry_.Remove(cert_expiry_);
-  if (round_trip_ != nullptr) owner_.websocket_round_trip_.Remove(round_trip_);
-  if (round_trip_slow_.counter != nullptr) {
-    owner_.websocket_round_trip_slow_.Remove(round_trip_slow_.counter);
-  }
-  if (llm_) {
-    const std::pair<series::Family<series::Histogram>*, series::Histogram*> histograms[] = {
-        {&owner_.llm_ttfb_, llm_->ttfb},
-        {&owner_.llm_ttft_, llm_->ttft},
-        {&owner_.llm_gaps_, llm_->gaps},
-        {&owner_.llm_tpot_, llm_->tpot},
-        {&owner_.llm_e2e_, llm_->e2e},
-        {&owner_.llm_stream_, llm_->stream},
-        {&owner_.llm_tokens_per_chunk_, llm_->tokens_per_chunk}};
-    for (auto [family, h] : histograms) family->Remove(h);
-    owner_.llm_output_tokens_.Remove(llm_->output_tokens);
-    owner_.llm_input_tokens_.Remove(llm_->input_tokens);
-    owner_.llm_usage_reported_.Remove(llm_->usage_reported);
-    const std::pair<series::Family<series::Counter>*, const SlowSamples*> slow[] = {
-        {&owner_.llm_ttft_slow_, &llm_->ttft_slow},
-        {&owner_.llm_inter_chunk_slow_, &llm_->gaps_slow},
-        {&owner_.llm_e2e_slow_, &llm_->e2e_slow}};
-    for (auto [family, samples] : slow) {
-      if (samples->counter != nullptr) family->Remove(samples->counter);
-    }
-  }
   for (auto& [name, series] : steps_) {
+    RemoveStreamSeries(series);
     for (auto* h : series.phases) {
       if (h != nullptr) owner_.phase_duration_.Remove(h);
     }
@@ -590,14 +613,15 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
       }
       series.phases[i]->Observe(Seconds(**phases[i]));
     }
+    // A scenario's stream and WebSocket steps.
+    if (step.stream && series.llm) RecordStream(*series.llm, *step.stream);
+    RecordRoundTrips(series, step.round_trips);
   }
-  if (result.stream) RecordStream(*result.stream);
-  if (round_trip_ != nullptr) {
-    for (const auto rtt : result.round_trips) {
-      round_trip_->Observe(Seconds(rtt));
-      round_trip_slow_.Observe(Seconds(rtt));
-    }
+  // A probe's own stream or exchange is on its only step.
+  if (const auto& own = Step(first_step_).second; result.stream && own.llm) {
+    RecordStream(*own.llm, *result.stream);
   }
+  RecordRoundTrips(Step(first_step_).second, result.round_trips);
   if (result.cert_not_after) {
     if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({name_});
     cert_expiry_->Set(static_cast<double>(*result.cert_not_after));

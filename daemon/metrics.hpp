@@ -60,20 +60,9 @@ class ProbeMetrics {
  private:
   friend class Metrics;
   using ReasonCounters = std::array<series::Counter*, probes::kReasonCount>;
-  struct StepSeries {
-    std::array<series::Histogram*, kPhaseNames.size()> phases{};
-    series::Histogram* duration = nullptr;  // scenario steps only
-    ReasonCounters failures{};
-    ReasonCounters cleanup_failures{};         // `always` steps only
-    std::array<series::Counter*, 3> logins{};  // the cached step: reused, new, retry
-  };
-  ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
-  // The step's entry: its name (a stable string for label views) and series.
-  std::pair<const std::string, StepSeries>& Step(const std::string& name);
-  // Bounds to share when they equal the defaults, else owned by this probe.
-  const series::Bounds& BoundsOf(std::vector<double> values, const std::vector<double>& defaults);
-  // Samples above an LLM objective's threshold (a bucket boundary, so the
-  // count equals _count - _bucket{le=threshold}); null without the objective.
+  // Samples above an LLM or WebSocket objective's threshold (a bucket
+  // boundary, so the count equals _count - _bucket{le=threshold}); null
+  // without the objective.
   struct SlowSamples {
     series::Counter* counter = nullptr;
     double threshold = 0;
@@ -82,33 +71,55 @@ class ProbeMetrics {
     }
   };
   struct LlmSeries {
-    series::Histogram* ttfb;
-    series::Histogram* ttft;
-    series::Histogram* gaps;
-    series::Histogram* tpot;
-    series::Histogram* e2e;
-    series::Histogram* stream;
-    series::Histogram* tokens_per_chunk;
-    series::Counter* output_tokens;
-    series::Counter* input_tokens;
-    series::Gauge* usage_reported;
+    std::string api;  // label values the series view
+    std::string model;
+    series::Histogram* ttfb = nullptr;
+    series::Histogram* ttft = nullptr;
+    series::Histogram* gaps = nullptr;
+    series::Histogram* tpot = nullptr;
+    series::Histogram* e2e = nullptr;
+    series::Histogram* stream = nullptr;
+    series::Histogram* tokens_per_chunk = nullptr;
+    series::Counter* output_tokens = nullptr;
+    series::Counter* input_tokens = nullptr;
+    series::Gauge* usage_reported = nullptr;
     SlowSamples ttft_slow;
     SlowSamples gaps_slow;
     SlowSamples e2e_slow;
   };
+  struct StepSeries {
+    std::array<series::Histogram*, kPhaseNames.size()> phases{};
+    series::Histogram* duration = nullptr;  // scenario steps only
+    ReasonCounters failures{};
+    ReasonCounters cleanup_failures{};         // `always` steps only
+    std::array<series::Counter*, 3> logins{};  // the cached step: reused, new, retry
+    // A stream (llm_stream probe or step); the series' `step` label is
+    // empty (absent) for a probe's own request.
+    std::unique_ptr<LlmSeries> llm;
+    // A WebSocket exchange (websocket probe or step), the same way.
+    series::Histogram* round_trip = nullptr;
+    SlowSamples round_trip_slow;
+  };
+  ProbeMetrics(Metrics& owner, const config::ProbeConfig& config);
+  // The step's entry: its name (a stable string for label views) and series.
+  std::pair<const std::string, StepSeries>& Step(const std::string& name);
+  // Bounds to share when they equal the defaults, else owned by this probe.
+  const series::Bounds& BoundsOf(std::vector<double> values, const std::vector<double>& defaults);
   void AddStep(const std::string& step, bool may_use_tls, bool scenario, bool cleanup, bool cached,
                bool stream = false);
-  void AddLlm(const config::ProbeConfig& config);
-  void AddWebSocket(const config::ProbeConfig& config);
+  // `step` is the `step` label: empty for the probe's own request.
+  void AddLlm(StepSeries& series, std::string_view step, const config::LlmStream& llm,
+              const config::ProbeConfig& config);
+  void AddWebSocket(StepSeries& series, std::string_view step, const config::ProbeConfig& config);
   void AddObjective(series::Family<series::Gauge>& family, double value);
-  void RecordStream(const probes::StreamTimings& s);
+  static void RecordStream(const LlmSeries& llm, const probes::StreamTimings& s);
+  static void RecordRoundTrips(const StepSeries& series, const std::vector<probes::Duration>& rtts);
+  void RemoveStreamSeries(const StepSeries& series);
   series::Counter& Failure(const std::string& step, probes::Reason reason, bool cleanup);
 
   Metrics& owner_;
   std::string name_;
   std::string first_step_;
-  std::string api_;  // llm_stream probes: label values the series view
-  std::string model_;
   std::vector<std::unique_ptr<series::Bounds>> owned_bounds_;
   const series::Bounds* duration_bounds_ = nullptr;
   const series::Bounds* phase_bounds_ = nullptr;
@@ -125,10 +136,6 @@ class ProbeMetrics {
   std::vector<std::pair<series::Family<series::Gauge>*, series::Gauge*>> objectives_;
   series::Gauge* cert_expiry_ = nullptr;
   std::map<std::string, StepSeries, std::less<>> steps_;
-  std::optional<LlmSeries> llm_;  // llm_stream probes
-  // websocket probes.
-  series::Histogram* round_trip_ = nullptr;
-  SlowSamples round_trip_slow_;
 };
 
 // Owns every metric family sloprobe exports to Prometheus.

@@ -364,7 +364,9 @@ void AppendStore(Encoder& encoder, const series::Store& store,
     for (const auto* s = f.FirstLive(); s != nullptr; s = series::FamilyBase::NextLive(*s)) {
       attributes.clear();
       for (std::size_t k = 0; k < f.LabelCount(); ++k) {
-        attributes.emplace_back(f.LabelName(k), f.LabelValue(*s, k));
+        // An empty value is no label (a standalone probe's `step`).
+        if (!f.LabelValue(*s, k).empty())
+          attributes.emplace_back(f.LabelName(k), f.LabelValue(*s, k));
       }
       for (const auto& l : external) attributes.emplace_back(l.name, l.value);
       PointView p;

@@ -132,6 +132,12 @@ RecentRuns::Extra RecentRuns::ExtraFor(config::ProbeType type) {
   }
 }
 
+RecentRuns::Extra RecentRuns::ExtraFor(const config::ProbeConfig& probe) {
+  if (probe.Runs(config::ProbeType::kLlmStream)) return Extra::kTtft;
+  if (probe.Runs(config::ProbeType::kWebSocket)) return Extra::kRoundTrip;
+  return Extra::kNone;
+}
+
 config::Objectives RecentRuns::Tracked(const config::Objectives& objectives) {
   auto tracked = objectives;
   tracked.inter_chunk.reset();
@@ -173,11 +179,18 @@ void RecentRuns::Add(const probes::ProbeResult& result, double finished_unix) {
     latencies_ = std::make_unique<std::uint16_t[]>(capacity_ * (extra_ == Extra::kNone ? 1u : 2u));
     reasons_ = std::make_unique<std::uint8_t[]>(capacity_);
   }
+  // A probe's own stream or round trips, else a scenario's first step with any.
+  const probes::StreamTimings* stream = result.stream ? &*result.stream : nullptr;
+  const std::vector<probes::Duration>* round_trips = &result.round_trips;
+  for (const auto& step : result.steps) {
+    if (stream == nullptr && step.stream) stream = &*step.stream;
+    if (round_trips->empty()) round_trips = &step.round_trips;
+  }
   std::optional<double> extra;
-  if (extra_ == Extra::kTtft && result.stream && result.stream->ttft) {
-    extra = SecondsOf(*result.stream->ttft);
-  } else if (extra_ == Extra::kRoundTrip && !result.round_trips.empty()) {
-    extra = SecondsOf(*std::max_element(result.round_trips.begin(), result.round_trips.end()));
+  if (extra_ == Extra::kTtft && stream != nullptr && stream->ttft) {
+    extra = SecondsOf(*stream->ttft);
+  } else if (extra_ == Extra::kRoundTrip && !round_trips->empty()) {
+    extra = SecondsOf(*std::max_element(round_trips->begin(), round_trips->end()));
   }
   FinishedAt()[next_] = static_cast<std::uint32_t>(std::max(0.0, finished_unix));
   // A duration of 0 is still a sample: at least the smallest code.

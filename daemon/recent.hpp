@@ -93,6 +93,9 @@ class RecentRuns {
     kRoundTrip,  // websocket: the run's slowest round trip
   };
   static Extra ExtraFor(config::ProbeType type);
+  // A scenario with a stream step keeps that step's time to first token;
+  // one with a WebSocket step (and no stream), its slowest round trip.
+  static Extra ExtraFor(const config::ProbeConfig& probe);
 
   // Room for a window's worth of runs at `interval`, at most `max_runs`.
   RecentRuns(config::Duration window, config::Duration interval, Extra extra,

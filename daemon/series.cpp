@@ -96,9 +96,7 @@ FamilyBase::FamilyBase(Store& store, std::string name, std::string help, Type ty
   for (std::size_t i = 0; i < label_names_.size(); ++i) order_.push_back(i);
   std::sort(order_.begin(), order_.end(),
             [&](std::size_t a, std::size_t b) { return label_names_[a] < label_names_[b]; });
-  for (const std::size_t i : order_) {
-    keys_.push_back((keys_.empty() ? "" : ",") + label_names_[i] + "=\"");
-  }
+  for (const std::size_t i : order_) keys_.push_back(label_names_[i] + "=\"");
 }
 
 void FamilyBase::Link(Series& s, std::initializer_list<std::string_view> values) {
@@ -121,8 +119,11 @@ void FamilyBase::Unlink(Series& s) {
 void FamilyBase::Labels(std::string& labels, const Series& s, std::string_view external) const {
   labels.clear();
   for (std::size_t k = 0; k < order_.size(); ++k) {
+    const std::string_view value = s.values_[order_[k]];
+    if (value.empty()) continue;  // the same as no label at all
+    if (!labels.empty()) labels += ',';
     labels += keys_[k];
-    AppendEscaped(labels, s.values_[order_[k]]);
+    AppendEscaped(labels, value);
     labels += '"';
   }
   if (!external.empty()) {
@@ -219,7 +220,7 @@ void FamilyBase::Collect(std::vector<prometheus::MetricFamily>& out,
   for (const Series* s = FirstLive(); s != nullptr; s = NextLive(*s)) {
     prometheus::ClientMetric m;
     for (const std::size_t i : order_) {
-      m.label.push_back({label_names_[i], std::string(s->values_[i])});
+      if (!s->values_[i].empty()) m.label.push_back({label_names_[i], std::string(s->values_[i])});
     }
     for (const auto& l : external) m.label.push_back(l);
     switch (type_) {

@@ -24,7 +24,7 @@
 // straight from the nodes. The registry keeps sloprobe's few own series.
 namespace sloprobe::daemon::series {
 
-inline constexpr std::size_t kMaxLabels = 3;
+inline constexpr std::size_t kMaxLabels = 4;
 
 // Histogram upper bounds with their `le` text made once.
 class Bounds {
@@ -140,6 +140,8 @@ class FamilyBase {
   virtual void Destroy(Series* s) = 0;
 
  protected:
+  // An empty value is written as no label at all (as Prometheus reads it):
+  // a label that applies to some series of a family only.
   void Link(Series& s, std::initializer_list<std::string_view> values);
   void Unlink(Series& s);
   Series* First() const { return head_; }

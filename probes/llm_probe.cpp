@@ -47,27 +47,51 @@ class StreamReader final : public BodySink {
 // A whole (not streamed) response: an error status, or JSON where a stream
 // was asked for.
 void JudgeWholeResponse(LlmApi api, const HttpResponse& response, const config::Redactor& scrub,
-                        ProbeResult& result) {
+                        LlmCall& call) {
   static const config::Expectations kSuccess;  // 2xx
   if (auto failure = CheckResponse(response, kSuccess, &scrub)) {
-    result.reason = failure->reason;
-    result.detail = std::move(failure->detail);
-    if (result.reason == Reason::kRateLimited) result.retry_after = RateLimitDelay(response);
+    call.reason = failure->reason;
+    call.detail = std::move(failure->detail);
+    if (call.reason == Reason::kRateLimited) call.retry_after = RateLimitDelay(response);
     return;
   }
   const auto item = InterpretChunk(api, "message", response.body);
   if (item.error) {
-    result.reason = Reason::kStreamError;
-    result.detail = "error in the response: " + QuoteError(item.error_detail, &scrub);
+    call.reason = Reason::kStreamError;
+    call.detail = "error in the response: " + QuoteError(item.error_detail, &scrub);
   } else {
-    result.reason = Reason::kProtocol;
-    result.detail =
+    call.reason = Reason::kProtocol;
+    call.detail =
         "answered with a JSON body instead of a stream (is streaming turned off "
         "by a proxy or by 'extra_body'?)";
   }
 }
 
 }  // namespace
+
+boost::asio::awaitable<LlmCall> CallLlm(HttpClient& client, const config::HttpRequest& request,
+                                        LlmApi api, Clock::time_point deadline,
+                                        const config::Redactor& scrub, CookieJar* jar) {
+  StreamReader reader(api, scrub);
+  LlmCall call;
+  call.fetch = co_await client.Fetch(request, deadline, jar, &reader);
+  call.reason = call.fetch.reason;
+  call.detail = std::move(call.fetch.detail);
+  if (const auto& timer = reader.Timer()) {
+    auto summary = timer->Finish();
+    if (call.reason == Reason::kOk) {
+      call.reason = summary.reason;
+      call.detail = std::move(summary.detail);
+    } else {
+      // The transport failed first (timeout, reset); say how far it got.
+      call.detail += " after " + std::to_string(summary.token_items) + " token chunk(s)";
+    }
+    call.stream = static_cast<StreamTimings&&>(std::move(summary));
+  } else if (call.fetch.response && call.reason == Reason::kOk) {
+    JudgeWholeResponse(api, *call.fetch.response, scrub, call);
+  }
+  co_return call;
+}
 
 LlmStreamProbe::LlmStreamProbe(config::ProbeConfig config, boost::asio::any_io_executor executor,
                                std::shared_ptr<TlsContexts> tls,
@@ -82,33 +106,20 @@ LlmStreamProbe::LlmStreamProbe(config::ProbeConfig config, boost::asio::any_io_e
 boost::asio::awaitable<ProbeResult> LlmStreamProbe::Run() {
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
-  StreamReader reader(config_.llm.api, *secrets_);
-  FetchResult fetch;
+  LlmCall call;
   if (config_.llm.nonce) {
     config::HttpRequest request = config_.request;
     request.body = BuildLlmBody(config_.llm, NewUuid());
-    fetch = co_await client_.Fetch(request, deadline, nullptr, &reader);
+    call = co_await CallLlm(client_, request, config_.llm.api, deadline, *secrets_);
   } else {
-    fetch = co_await client_.Fetch(config_.request, deadline, nullptr, &reader);
+    call = co_await CallLlm(client_, config_.request, config_.llm.api, deadline, *secrets_);
   }
-
   ProbeResult result;
-  result.reason = fetch.reason;
-  result.detail = std::move(fetch.detail);
-  if (const auto& timer = reader.Timer()) {
-    auto summary = timer->Finish();
-    if (result.Ok()) {
-      result.reason = summary.reason;
-      result.detail = std::move(summary.detail);
-    } else {
-      // The transport failed first (timeout, reset); say how far it got.
-      result.detail += " after " + std::to_string(summary.token_items) + " token chunk(s)";
-    }
-    result.stream = static_cast<StreamTimings&&>(std::move(summary));
-  } else if (fetch.response && result.Ok()) {
-    JudgeWholeResponse(config_.llm.api, *fetch.response, *secrets_, result);
-  }
-  FinishRequestRun(result, fetch, started, *secrets_);
+  result.reason = call.reason;
+  result.detail = std::move(call.detail);
+  result.stream = std::move(call.stream);
+  result.retry_after = call.retry_after;
+  FinishRequestRun(result, call.fetch, started, *secrets_);
   co_return result;
 }
 

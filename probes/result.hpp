@@ -69,6 +69,11 @@ struct StepResult {
   bool cleanup = false;  // an `always` step
   bool retried = false;  // got 401 and was repeated after a new login
   Login login = Login::kNone;
+  // A scenario's llm_stream step: set whenever a streamed body was read.
+  // (A standalone probe's are on ProbeResult.)
+  std::optional<StreamTimings> stream;
+  // A scenario's websocket step: message sent -> its matching reply read.
+  std::vector<Duration> round_trips;
 
   bool Ok() const { return reason == Reason::kOk; }
 };

@@ -4,6 +4,9 @@
 
 #include "config/loader.hpp"
 #include "probes/expect.hpp"
+#include "probes/llm_probe.hpp"
+#include "probes/llm_stream.hpp"
+#include "probes/websocket_probe.hpp"
 
 namespace sloprobe::probes {
 
@@ -22,8 +25,7 @@ ScenarioProbe::ScenarioProbe(config::ProbeConfig config, const asio::any_io_exec
       // Set TLS up now (and fail now on a bad CA file) if any step that
       // shares this setting is known to be https.
       const bool https = std::any_of(config_.steps.begin(), config_.steps.end(), [&](auto& s) {
-        return s.request.tls == step.request.tls &&
-               s.request.url.scheme_id() == boost::urls::scheme::https;
+        return s.request.tls == step.request.tls && UsesTls(s.request.url);
       });
       clients_.push_back(std::make_unique<HttpClient>(executor, step.request.tls, tls, https));
       settings.push_back(&step.request.tls);
@@ -89,7 +91,7 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
     co_return r;
   }
   std::string error;
-  auto url = config::ParseTargetUrl(*url_text, error);
+  auto url = config::ParseTargetUrl(*url_text, error, step.type == config::ProbeType::kWebSocket);
   if (!url) {
     fail(Reason::kExpectation, "the URL with its variables filled in " + error);
     co_return r;
@@ -114,9 +116,28 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
     co_return r;
   }
   request.body = std::move(*body);
+  HttpClient& client = *clients_[client_of_[index]];
 
-  FetchResult fetch =
-      co_await clients_[client_of_[index]]->Fetch(request, state.deadline, &state.jar);
+  if (step.type == config::ProbeType::kLlmStream) {
+    request.body = BuildLlmBody(step.llm, step.llm.nonce ? NewUuid() : std::string());
+    LlmCall call =
+        co_await CallLlm(client, request, step.llm.api, state.deadline, state.scrub, &state.jar);
+    r.phases = call.fetch.phases;
+    r.status = call.fetch.response ? call.fetch.response->status : 0;
+    r.reason = call.reason;
+    r.detail = std::move(call.detail);
+    r.stream = std::move(call.stream);
+    if (call.retry_after) state.retry_after = call.retry_after;
+    r.duration = Clock::now() - started;
+    co_return r;
+  }
+  if (step.type == config::ProbeType::kWebSocket) {
+    co_await ExchangeWebSocket(client, request, step.websocket, started, state.deadline,
+                               state.scrub, r);
+    co_return r;
+  }
+
+  FetchResult fetch = co_await client.Fetch(request, state.deadline, &state.jar);
   r.phases = fetch.phases;
   r.status = fetch.response ? fetch.response->status : 0;
   r.reason = fetch.reason;

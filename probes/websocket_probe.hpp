@@ -5,6 +5,17 @@
 
 namespace sloprobe::probes {
 
+// Connects (ws or wss), upgrades with `request`'s headers and exchanges
+// `exchange`'s messages. Fills `step`: phases, status, reason, detail
+// (scrubbed of `scrub`), round trips and duration from `started` (up to the
+// last reply; the close that follows is not part of it). Returns the leaf
+// certificate's expiry when the connection used TLS. Shared by websocket
+// probes and scenario steps.
+boost::asio::awaitable<std::optional<std::int64_t>> ExchangeWebSocket(
+    HttpClient& client, const config::HttpRequest& request,
+    const config::WebSocketExchange& exchange, Clock::time_point started,
+    Clock::time_point deadline, const config::Redactor& scrub, StepResult& step);
+
 // `type: websocket`: connects (ws or wss), upgrades, then sends the
 // configured message `messages` times, each time waiting for the first
 // message back that matches `reply`; every such round trip is timed.
