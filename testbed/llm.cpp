@@ -87,6 +87,7 @@ std::optional<LlmDialect> LlmEndpoint(std::string_view path) {
   if (path == "/v1/chat/completions") return LlmDialect::kOpenAi;
   if (path == "/v1/messages") return LlmDialect::kAnthropic;
   if (path == "/api/chat") return LlmDialect::kOllama;
+  if (path == kAgentChatPath) return LlmDialect::kOpenAi;
   return std::nullopt;
 }
 

@@ -19,6 +19,12 @@ enum class LlmDialect { kOpenAi, kAnthropic, kOllama };
 // The dialect served at `path`, if it is an LLM endpoint.
 std::optional<LlmDialect> LlmEndpoint(std::string_view path);
 
+// The platform's own chat endpoint: OpenAI's dialect behind the platform's
+// login (a bearer token from /auth/login) instead of an LLM API key.
+inline constexpr std::string_view kAgentChatPath = "/agent/v1/chat/completions";
+// The platform's WebSocket: /ws/echo behind the same login.
+inline constexpr std::string_view kAgentWebSocketPath = "/ws/agent";
+
 struct StreamEvent {
   std::string bytes;  // an SSE event (or NDJSON line) with its line endings
   bool token = false;

@@ -272,7 +272,23 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     return std::nullopt;
   }
 
-  // The user behind a bearer token, an API key or a session cookie.
+  // The value of `access_token=` in the query, as browsers' WebSocket
+  // clients (which cannot set headers) send a token.
+  static std::optional<std::string> QueryToken(std::string_view target) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto end = query.find('&');
+      const std::string_view pair = query.substr(0, end);
+      query = end == std::string_view::npos ? "" : query.substr(end + 1);
+      if (pair.starts_with("access_token=")) return std::string(pair.substr(13));
+    }
+    return std::nullopt;
+  }
+
+  // The user behind a bearer token, an API key, a session cookie or an
+  // `access_token` in the query.
   std::optional<std::string> Authenticate(const http::request<http::string_body>& req) {
     const std::string_view auth = req[http::field::authorization];
     constexpr std::string_view kBearer = "Bearer ";
@@ -284,6 +300,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       }
     } else if (auto sid = SessionCookie(req)) {
       presented = std::move(*sid);
+    } else if (auto token = QueryToken(req.target())) {
+      presented = std::move(*token);
     } else {
       return std::nullopt;
     }
@@ -522,6 +540,17 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
       res.set(http::field::location, location);
       return res;
     }
+    if (path == kAgentChatPath || path == kAgentWebSocketPath) {
+      // Here only without a valid login token (or without an upgrade).
+      if (Authenticate(req)) {
+        return path == kAgentWebSocketPath
+                   ? Error(http::status::bad_request, "expected a WebSocket upgrade")
+                   : Error(http::status::service_unavailable, "the stream could not start");
+      }
+      auto res = Error(http::status::unauthorized, "missing, invalid or expired token");
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
+    }
     if (path == "/auth/me") {
       auto user = Authenticate(req);
       if (!user) return Error(http::status::unauthorized, "not logged in");
@@ -657,7 +686,9 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     {
       std::lock_guard lock(mutex);
       spec = stream_spec;
-      script = ScriptLlm(dialect, req, spec, options.llm_api_key, rng);
+      // The platform's own endpoint is behind its login, checked before.
+      script =
+          ScriptLlm(dialect, req, spec, path == kAgentChatPath ? "" : options.llm_api_key, rng);
     }
     Record rec;
     rec.method = std::string(req.method_string());
@@ -745,7 +776,8 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
   // (close frame 1011 instead of the first reply).
   asio::awaitable<void> WebSocketEcho(beast::tcp_stream& stream,
                                       const http::request<http::string_body>& req,
-                                      std::string_view target, const Decision& decision) {
+                                      std::string_view target, const std::string& path,
+                                      const Decision& decision) {
     namespace websocket = beast::websocket;
     stream.expires_never();
     websocket::stream<beast::tcp_stream&> ws(stream);
@@ -753,7 +785,7 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
     auto [aec] = co_await ws.async_accept(req, kTuple);
     Record rec;
     rec.method = std::string(req.method_string());
-    rec.path = "/ws/echo";
+    rec.path = path;
     rec.action = decision.action;
     rec.status = aec ? 0 : 101;
     AddRecord(rec);
@@ -828,14 +860,19 @@ struct Testbed::State : std::enable_shared_from_this<Testbed::State> {
         continue;
       }
       const auto decision = Decide(req.method_string(), path);
-      if (path == "/ws/echo" && beast::websocket::is_upgrade(req) && !decision.error &&
+      // The platform's chat and WebSocket are behind its login: without a
+      // valid token they fall through to Api(), which answers 401.
+      const bool agent = path == kAgentChatPath || path == kAgentWebSocketPath;
+      const bool authorized = !agent || Authenticate(req).has_value();
+      if ((path == "/ws/echo" || path == kAgentWebSocketPath) && authorized &&
+          beast::websocket::is_upgrade(req) && !decision.error &&
           (decision.action == Action::kNone || decision.action == Action::kStall ||
            decision.action == Action::kResetMidBody || decision.action == Action::kWsClose)) {
-        co_await WebSocketEcho(stream, req, target, decision);
+        co_await WebSocketEcho(stream, req, target, path, decision);
         break;
       }
       if (auto dialect = LlmEndpoint(path);
-          dialect && !decision.error && decision.action == Action::kNone) {
+          dialect && authorized && !decision.error && decision.action == Action::kNone) {
         open = co_await Llm(stream, req, path, *dialect, read_done, decision.delay);
         continue;
       }

@@ -133,6 +133,44 @@ probes:
     api_key: "${secrets.api_key}"
     model: m
     prompt: Hi
+  - name: token-stream
+    type: scenario
+    steps:
+      - name: login
+        request: {method: POST, url: "BASE/auth/login", json: {username: probe, password: "${secrets.password}"}}
+        extract: {token: {json: /access_token}}
+        cache: {ttl: 10m}
+      - name: chat
+        type: llm_stream
+        api: openai
+        url: "BASE/agent/v1/chat/completions"
+        api_key: "${token}"
+        model: m
+        prompt: Hi
+  - name: token-echoed-to-stream
+    type: scenario
+    steps:
+      - name: login
+        request: {method: POST, url: "BASE/auth/login", json: {username: probe, password: "${secrets.password}"}}
+        extract: {token: {json: /access_token}}
+      - name: chat
+        type: llm_stream
+        api: openai
+        url: "BASE/echo?token=${token}"
+        headers: {X-Token: "${token}"}
+        api_key: "${token}"
+        model: m
+        prompt: Hi
+  - name: token-socket
+    type: scenario
+    steps:
+      - name: login
+        request: {method: POST, url: "BASE/auth/login", json: {username: probe, password: "${secrets.password}"}}
+        extract: {token: {json: /access_token}}
+      - name: events
+        type: websocket
+        request: {url: "WSBASE/ws/agent?access_token=${token}", headers: {Authorization: "Bearer ${token}"}}
+        websocket: {send: "${secrets.password}", reply: {contains: never-sent-back}}
 )yaml";
 
 // The reason each probe must fail with, so that the scan covers real paths.
@@ -150,6 +188,9 @@ const std::map<std::string, std::string> kReasons{
     {"cleanup-fails", "http_status"},
     {"echoed-llm-key", "protocol"},
     {"llm-stream-error", "stream_error"},
+    {"token-stream", "stream_error"},
+    {"token-echoed-to-stream", "protocol"},
+    {"token-socket", "timeout"},
 };
 
 class Secrets : public ::testing::Test {
@@ -171,6 +212,7 @@ class Secrets : public ::testing::Test {
     stream.error_after = 1;
     bed_->Bed().SetStream(stream);
     std::string yaml = Replace(kProbes, "LIMITED", limited_->Url(""));
+    yaml = Replace(yaml, "WSBASE", "ws" + bed_->Url("").substr(4));
     yaml = Replace(yaml, "BASE", bed_->Url(""));
     config_ = ConfigFromYaml(Replace(yaml, "CLOSED", std::to_string(ClosedPort())));
   }
