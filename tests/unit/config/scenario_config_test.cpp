@@ -223,5 +223,119 @@ TEST(ScenarioConfig, StructureErrors) {
                 {28, 5, "missing 'steps' in probe 'empty'"}});
 }
 
+TEST(ScenarioConfig, StreamAndWebSocketStepsTakeTheirTypesKeysAndTheScenariosVariables) {
+  const auto r = Load(R"yaml(probes:
+  - name: s
+    type: scenario
+    steps:
+      - name: login
+        request: {method: POST, url: "http://h/login"}
+        extract: {token: {json: /access_token}}
+      - name: chat
+        type: llm_stream
+        api: anthropic
+        url: "http://h/v1/messages?user=${token}"
+        api_key: "${token}"
+        headers: {X-Run: "${run_id}"}
+        model: m
+        prompt: Hi
+        always: true
+      - name: events
+        type: websocket
+        request: {url: "wss://h/ws?t=${token}", headers: {Authorization: "Bearer ${token}"}}
+        websocket: {send: ping}
+    objectives:
+      ttft: {threshold: 1s}
+      round_trip: {threshold: 200ms}
+    buckets: {inter_chunk: [0.01, 0.1], round_trip: [0.05, 0.5]}
+)yaml");
+  ASSERT_TRUE(r.config) << r.errors.at(0).ToString();
+  const auto& p = r.config->probes.at(0);
+  EXPECT_TRUE(p.Runs(ProbeType::kLlmStream));
+  EXPECT_TRUE(p.Runs(ProbeType::kWebSocket));
+  EXPECT_TRUE(p.Runs(ProbeType::kHttp));  // the login
+  ASSERT_EQ(p.steps.size(), 3u);
+  const auto& chat = p.steps[1];
+  EXPECT_EQ(chat.type, ProbeType::kLlmStream);
+  EXPECT_TRUE(chat.always);
+  EXPECT_EQ(chat.llm.api, LlmApi::kAnthropic);
+  EXPECT_EQ(chat.llm.model, "m");
+  EXPECT_EQ(chat.request.method, "POST");
+  EXPECT_EQ(Show(chat.url), "[http://h/v1/messages?user=]${token}");
+  std::vector<std::string> headers;
+  for (const auto& h : chat.headers) headers.push_back(h.name + ": " + Show(h.value));
+  EXPECT_EQ(headers,
+            (std::vector<std::string>{
+                "X-Run: ${run_id}", "x-api-key: ${token}", "anthropic-version: [2023-06-01]",
+                "Content-Type: [application/json]", "Accept: [text/event-stream]"}));
+  const auto& events = p.steps[2];
+  EXPECT_EQ(events.type, ProbeType::kWebSocket);
+  EXPECT_EQ(Show(events.url), "[wss://h/ws?t=]${token}");
+  EXPECT_EQ(events.request.url.scheme(), "wss");
+  EXPECT_EQ(events.websocket.send, "ping");
+  ASSERT_EQ(events.headers.size(), 1u);
+  EXPECT_EQ(Show(events.headers[0].value), "[Bearer ]${token}");
+  EXPECT_TRUE(p.objectives.ttft);
+  EXPECT_TRUE(p.objectives.round_trip);
+  EXPECT_EQ(p.buckets.round_trip, (std::vector<double>{0.05, 0.5}));
+
+  // OpenAI's key is a bearer token.
+  const auto openai = Load(R"yaml(probes:
+  - name: s
+    type: scenario
+    steps:
+      - name: login
+        request: {url: "http://h/login"}
+        extract: {token: {json: /t}}
+      - {name: chat, type: llm_stream, api: openai, url: "http://h/c", api_key: "${token}", model: m, prompt: Hi}
+)yaml");
+  ASSERT_TRUE(openai.config) << openai.errors.at(0).ToString();
+  EXPECT_EQ(Show(openai.config->probes[0].steps[1].headers.at(0).value), "[Bearer ]${token}");
+}
+
+TEST(ScenarioConfig, StepTypeErrorsAreLocated) {
+  ExpectErrors(R"yaml(probes:
+  - name: s
+    type: scenario
+    steps:
+      - name: a
+        type: llm_strem
+      - name: b
+        type: llm_stream
+        request: {url: "http://h/"}
+        url: "http://h/${later}"
+        model: m
+        prompt: Hi
+      - name: c
+        type: websocket
+        request: {url: "http://h/ws"}
+        websocket: {send: x}
+        extract: {later: {json: /x}}
+      - name: d
+        type: websocket
+        request: {url: "ws://h/ws", method: POST}
+        websocket: {send: x}
+    objectives: {e2e: {threshold: 1s}}
+  - name: plain
+    type: scenario
+    steps:
+      - {name: a, request: {url: "http://h/"}}
+    objectives: {ttft: {threshold: 1s}, round_trip: {threshold: 1s}}
+    buckets: {e2e: [1, 2]}
+)yaml",
+               {{6, 15,
+                 "unknown step type 'llm_strem' in step 'a' of probe 's'; did you mean "
+                 "'llm_stream'?"},
+                {7, 9, "missing 'api' (openai, anthropic or ollama) in step 'b'"},
+                {9, 9, "unknown key 'request' in step 'b' of probe 's'"},
+                {10, 14, "variable '${later}' in 'url' is set by step 'c'"},
+                {15, 24, "must start with ws:// or wss://"},
+                {17, 9, "unknown key 'extract' in step 'c' of probe 's'"},
+                {20, 45, "'method' does not apply to a WebSocket upgrade in step 'd'"},
+                {27, 24, "'ttft' objectives are for type 'llm_stream' (or a scenario"},
+                {27, 53, "'round_trip' objectives are for type 'websocket' (or a scenario"},
+                {28, 20, "'buckets.e2e' is for type 'llm_stream' (or a scenario"}});
+}
+
 }  // namespace
 }  // namespace sloprobe::config
