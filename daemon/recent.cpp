@@ -53,11 +53,13 @@ void RunSamples::Add(const probes::ProbeResult& result) {
     ++failures_by_reason[static_cast<std::size_t>(result.reason)];
   }
   duration.seconds.push_back(SecondsOf(result.duration));
-  for (const auto rtt : result.round_trips) round_trip.seconds.push_back(SecondsOf(rtt));
-  if (!result.stream) return;
-  if (result.stream->ttft) ttft.seconds.push_back(SecondsOf(*result.stream->ttft));
-  for (const auto gap : result.stream->gaps) inter_chunk.seconds.push_back(SecondsOf(gap));
-  if (result.stream->e2e) e2e.seconds.push_back(SecondsOf(*result.stream->e2e));
+  result.ForEachRoundTrip(
+      [&](probes::Duration rtt) { round_trip.seconds.push_back(SecondsOf(rtt)); });
+  result.ForEachStream([&](const probes::StreamTimings& s) {
+    if (s.ttft) ttft.seconds.push_back(SecondsOf(*s.ttft));
+    for (const auto gap : s.gaps) inter_chunk.seconds.push_back(SecondsOf(gap));
+    if (s.e2e) e2e.seconds.push_back(SecondsOf(*s.e2e));
+  });
 }
 
 std::string Verdict::Describe() const {
@@ -179,18 +181,15 @@ void RecentRuns::Add(const probes::ProbeResult& result, double finished_unix) {
     latencies_ = std::make_unique<std::uint16_t[]>(capacity_ * (extra_ == Extra::kNone ? 1u : 2u));
     reasons_ = std::make_unique<std::uint8_t[]>(capacity_);
   }
-  // A probe's own stream or round trips, else a scenario's first step with any.
-  const probes::StreamTimings* stream = result.stream ? &*result.stream : nullptr;
-  const std::vector<probes::Duration>* round_trips = &result.round_trips;
-  for (const auto& step : result.steps) {
-    if (stream == nullptr && step.stream) stream = &*step.stream;
-    if (round_trips->empty()) round_trips = &step.round_trips;
-  }
+  // The run's first time to first token, or its slowest round trip.
   std::optional<double> extra;
-  if (extra_ == Extra::kTtft && stream != nullptr && stream->ttft) {
-    extra = SecondsOf(*stream->ttft);
-  } else if (extra_ == Extra::kRoundTrip && !round_trips->empty()) {
-    extra = SecondsOf(*std::max_element(round_trips->begin(), round_trips->end()));
+  if (extra_ == Extra::kTtft) {
+    result.ForEachStream([&](const probes::StreamTimings& s) {
+      if (!extra && s.ttft) extra = SecondsOf(*s.ttft);
+    });
+  } else if (extra_ == Extra::kRoundTrip) {
+    result.ForEachRoundTrip(
+        [&](probes::Duration rtt) { extra = std::max(extra.value_or(0), SecondsOf(rtt)); });
   }
   FinishedAt()[next_] = static_cast<std::uint32_t>(std::max(0.0, finished_unix));
   // A duration of 0 is still a sample: at least the smallest code.

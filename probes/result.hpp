@@ -97,6 +97,24 @@ struct ProbeResult {
   std::vector<Duration> round_trips;
 
   bool Ok() const { return reason == Reason::kOk; }
+
+  // Calls f with each stream the run read: a probe's own, then its steps'.
+  template <typename F>
+  void ForEachStream(F&& f) const {
+    if (stream) f(*stream);
+    for (const auto& s : steps) {
+      if (s.stream) f(*s.stream);
+    }
+  }
+  // Calls f with each WebSocket round trip of the run, the probe's own and
+  // its steps'.
+  template <typename F>
+  void ForEachRoundTrip(F&& f) const {
+    for (const auto rtt : round_trips) f(rtt);
+    for (const auto& s : steps) {
+      for (const auto rtt : s.round_trips) f(rtt);
+    }
+  }
 };
 
 }  // namespace sloprobe::probes
