@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "config/loader.hpp"
-#include "probes/llm_stream.hpp"
-#include "probes/probe.hpp"
-#include "probes/sse.hpp"
+#include "probes/common/sse.hpp"
+#include "probes/kinds.hpp"
+#include "probes/llm_stream/wire.hpp"
 #include "testbed/testbed.hpp"
 
 namespace {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/duration.hpp"
+#include "config/error.hpp"
 #include "config/secrets.hpp"
 #include "config/sharding.hpp"
 #include "config/template.hpp"
@@ -20,13 +21,6 @@
 // The validated, fully resolved configuration. Everything here has been
 // checked by the loader: a Config value is always safe to run.
 namespace sloprobe::config {
-
-// Where a value came from, for messages about it after loading.
-struct Location {
-  std::string file;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
-};
 
 struct TlsConfig {
   std::string ca_file;      // empty: the system's trust store

@@ -8,17 +8,11 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/error.hpp"
 #include "config/secrets.hpp"
+#include "config/target.hpp"
 
 namespace sloprobe::config {
-
-struct ConfigError {
-  Location where;
-  std::string message;  // never holds a secret's value
-
-  // "file:line:column: message", the form editors and CI logs link.
-  std::string ToString() const;
-};
 
 // How secrets are read. The daemon takes the defaults: every secret must be
 // readable. Commands run by hand loosen them.
@@ -48,15 +42,6 @@ struct LoadResult {
 };
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options = {});
-
-// Parses a probe's target URL: http or https (ws or wss for `websocket`), with a host, without
-// credentials or a zero port; the fragment is dropped. On failure returns
-// nullopt and sets `error` to why, without quoting the URL.
-std::optional<boost::urls::url> ParseTargetUrl(std::string_view text, std::string& error,
-                                               bool websocket = false);
-
-// Whether `value` can be sent as a header value: no CR, LF or NUL.
-bool ValidHeaderValue(std::string_view value);
 
 // `file` only names the source in error messages.
 LoadResult LoadConfigString(std::string_view yaml, const std::string& file,

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/target.hpp"
 #include "config/text.hpp"
 #include "config/yaml_reader.hpp"
 

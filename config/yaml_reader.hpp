@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/duration.hpp"
-#include "config/loader.hpp"
+#include "config/error.hpp"
 
 namespace sloprobe::config {
 

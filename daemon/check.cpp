@@ -9,7 +9,7 @@
 #include "config/text.hpp"
 #include "daemon/log.hpp"
 #include "daemon/web_security.hpp"
-#include "probes/probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace sloprobe::daemon {
 

@@ -34,7 +34,7 @@
 #include "daemon/status_page.hpp"
 #include "daemon/version.hpp"
 #include "daemon/web_security.hpp"
-#include "probes/probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace sloprobe::daemon {
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "probes/common/probe.hpp"
+
 namespace sloprobe::daemon {
 
 using prometheus::BuildCounter;
@@ -324,8 +326,8 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
   consecutive_failures_ = &owner.consecutive_failures_.Add({name_});
   switch (config.type) {
     case config::ProbeType::kHttp:
-      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
-              false);
+      AddStep(std::string(probes::kRequestStep),
+              config.request.url.scheme_id() == boost::urls::scheme::https, false, false, false);
       break;
     case config::ProbeType::kScenario:
       for (const auto& step : config.steps) {
@@ -341,14 +343,15 @@ ProbeMetrics::ProbeMetrics(Metrics& owner, const config::ProbeConfig& config)
       }
       break;
     case config::ProbeType::kLlmStream:
-      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::https, false, false,
-              false, true);
-      AddLlm(Step("request").second, "", config.llm, config);
+      AddStep(std::string(probes::kRequestStep),
+              config.request.url.scheme_id() == boost::urls::scheme::https, false, false, false,
+              true);
+      AddLlm(Step(std::string(probes::kRequestStep)).second, "", config.llm, config);
       break;
     case config::ProbeType::kWebSocket:
-      AddStep("request", config.request.url.scheme_id() == boost::urls::scheme::wss, false, false,
-              false);
-      AddWebSocket(Step("request").second, "", config);
+      AddStep(std::string(probes::kRequestStep),
+              config.request.url.scheme_id() == boost::urls::scheme::wss, false, false, false);
+      AddWebSocket(Step(std::string(probes::kRequestStep)).second, "", config);
       break;
   }
   const auto& o = config.objectives;

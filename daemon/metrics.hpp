@@ -17,7 +17,7 @@
 
 #include "config/config.hpp"
 #include "daemon/series.hpp"
-#include "probes/result.hpp"
+#include "probes/common/result.hpp"
 
 namespace sloprobe::daemon {
 

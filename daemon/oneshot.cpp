@@ -13,7 +13,7 @@
 
 #include "config/loader.hpp"
 #include "config/text.hpp"
-#include "probes/probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace sloprobe::daemon {
 

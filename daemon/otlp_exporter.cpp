@@ -17,9 +17,9 @@
 #include <thread>
 
 #include "daemon/log.hpp"
-#include "probes/http_client.hpp"
-#include "probes/http_date.hpp"
-#include "probes/reason.hpp"
+#include "probes/common/http_client.hpp"
+#include "probes/common/http_date.hpp"
+#include "probes/common/reason.hpp"
 
 namespace sloprobe::daemon {
 

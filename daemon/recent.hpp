@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/result.hpp"
+#include "probes/common/result.hpp"
 
 // What the status page and `sloprobe check` say about a probe: its latest
 // runs, their quantiles, and whether its objectives hold over them, judged

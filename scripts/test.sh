@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 ./scripts/check-format.sh
+./scripts/check-boundaries.sh
 
 echo "== sanitizers (address, undefined): unit and integration tests"
 ./scripts/configure.sh build-sanitize -DCMAKE_BUILD_TYPE=Debug -DSLOPROBE_WERROR=ON \

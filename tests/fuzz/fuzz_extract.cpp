@@ -12,8 +12,8 @@
 
 #include "config/loader.hpp"
 #include "config/template.hpp"
-#include "probes/http_client.hpp"
-#include "probes/variables.hpp"
+#include "probes/common/http_client.hpp"
+#include "probes/common/variables.hpp"
 
 namespace {
 

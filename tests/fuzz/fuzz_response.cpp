@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "config/loader.hpp"
-#include "probes/expect.hpp"
-#include "probes/http_client.hpp"
+#include "probes/common/expect.hpp"
+#include "probes/common/http_client.hpp"
 
 namespace {
 

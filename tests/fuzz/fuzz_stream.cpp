@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "probes/llm_stream.hpp"
+#include "probes/llm_stream/wire.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace sloprobe::probes;

@@ -15,7 +15,7 @@
 #include <random>
 
 #include "config/loader.hpp"
-#include "probes/probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace sloprobe::test {
 

@@ -10,7 +10,7 @@
 
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
-#include "probes/result.hpp"
+#include "probes/common/result.hpp"
 #include "testbed/testbed.hpp"
 #include "tests/support/metrics_helper.hpp"
 

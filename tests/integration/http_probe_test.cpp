@@ -15,7 +15,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <fstream>
 
-#include "probes/probe.hpp"
+#include "probes/common/probe.hpp"
 #include "tests/integration/harness.hpp"
 #include "tests/integration/tls_server.hpp"
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "config/loader.hpp"
-#include "probes/llm_stream.hpp"
+#include "probes/llm_stream/wire.hpp"
 #include "tests/unit/config/load_helpers.hpp"
 
 namespace sloprobe::config {

@@ -1,12 +1,12 @@
 // The per-run cookie jar and HTTP dates (Retry-After, Expires).
-#include "probes/cookies.hpp"
+#include "probes/common/cookies.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "probes/http_date.hpp"
+#include "probes/common/http_date.hpp"
 
 namespace sloprobe::probes {
 namespace {

@@ -1,4 +1,4 @@
-#include "probes/expect.hpp"
+#include "probes/common/expect.hpp"
 
 #include <gtest/gtest.h>
 

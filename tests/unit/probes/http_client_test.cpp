@@ -1,4 +1,4 @@
-#include "probes/http_client.hpp"
+#include "probes/common/http_client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "probes/probe.hpp"
+#include "probes/kinds.hpp"
 
 namespace sloprobe::probes {
 namespace {

@@ -1,8 +1,8 @@
 // Which chunks of each LLM dialect are tokens, usage and end markers, and
 // the timings a stream adds up to (definitions: docs/metrics.md, "LLM streams").
-#include "probes/llm_stream.hpp"
-
 #include <gtest/gtest.h>
+
+#include "probes/llm_stream/wire.hpp"
 
 namespace sloprobe::probes {
 namespace {

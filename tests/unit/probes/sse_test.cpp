@@ -1,6 +1,6 @@
 // The SSE parser and NDJSON reader: the WHATWG rules, and the same events
 // however the bytes are split into reads.
-#include "probes/sse.hpp"
+#include "probes/common/sse.hpp"
 
 #include <gtest/gtest.h>
 

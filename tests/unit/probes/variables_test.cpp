@@ -1,7 +1,7 @@
 // Filling templates in and taking values out of responses, including values
 // a hostile server could send: quotes, control characters, unicode, very
 // long strings.
-#include "probes/variables.hpp"
+#include "probes/common/variables.hpp"
 
 #include <gtest/gtest.h>
 

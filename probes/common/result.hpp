@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/reason.hpp"
+#include "probes/common/reason.hpp"
 
 namespace sloprobe::probes {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/reason.hpp"
-#include "probes/result.hpp"
-#include "probes/sse.hpp"
+#include "probes/common/reason.hpp"
+#include "probes/common/result.hpp"
+#include "probes/common/sse.hpp"
 
 // What the chunks of a streamed LLM response mean, per API dialect, and the
 // timings they add up to (definitions: docs/metrics.md, "LLM streams").

@@ -1,29 +1,28 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <memory>
+#include <span>
 
 #include "config/config.hpp"
-#include "probes/result.hpp"
-#include "probes/tls_contexts.hpp"
+#include "probes/common/probe.hpp"
+#include "probes/common/tls_contexts.hpp"
 
+// The probe kinds: each lives in its own folder under probes/ and has one
+// row in the table in kinds.cpp.
 namespace sloprobe::probes {
 
-// One configured probe. Run() may be called again before an earlier run has
-// finished (max_in_flight > 1); all runs happen on the executor the probe was
-// made with. Keep the probe alive (shared_ptr) until its runs have finished.
-class Probe {
- public:
-  virtual ~Probe() = default;
-  virtual boost::asio::awaitable<ProbeResult> Run() = 0;
-  virtual const config::ProbeConfig& Config() const = 0;
+struct ProbeKind {
+  config::ProbeType type;
+  // Makes a probe of this kind; throws when it cannot be set up.
+  std::shared_ptr<Probe> (*make)(const config::ProbeConfig& config,
+                                 boost::asio::any_io_executor executor,
+                                 std::shared_ptr<TlsContexts> tls,
+                                 std::shared_ptr<const config::Redactor> secrets);
 };
 
-// Runs `probe` once. Probes classify every expected failure; an exception
-// is a bug, and it must not take the caller down with it: it becomes a
-// `protocol` failure whose detail starts with "internal error".
-boost::asio::awaitable<ProbeResult> RunGuarded(Probe& probe);
+// Every registered kind.
+std::span<const ProbeKind> Kinds();
 
 // Throws std::runtime_error with a message naming the probe when the probe
 // cannot be set up (e.g. its CA file is not valid PEM).

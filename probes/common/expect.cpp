@@ -1,10 +1,10 @@
-#include "probes/expect.hpp"
+#include "probes/common/expect.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/regex.hpp>
 
-#include "probes/http_date.hpp"
+#include "probes/common/http_date.hpp"
 
 namespace sloprobe::probes {
 namespace {

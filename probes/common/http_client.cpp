@@ -1,4 +1,4 @@
-#include "probes/http_client.hpp"
+#include "probes/common/http_client.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -1,6 +1,6 @@
-#include "probes/http_probe.hpp"
+#include "probes/http/probe.hpp"
 
-#include "probes/expect.hpp"
+#include "probes/common/expect.hpp"
 
 namespace sloprobe::probes {
 
@@ -11,23 +11,6 @@ HttpProbe::HttpProbe(config::ProbeConfig config, boost::asio::any_io_executor ex
       client_(std::move(executor), config_.request.tls, std::move(tls),
               config_.request.url.scheme_id() == boost::urls::scheme::https),
       secrets_(std::move(secrets)) {}
-
-void FinishRequestRun(ProbeResult& result, const FetchResult& fetch, Clock::time_point started,
-                      const config::Redactor& secrets) {
-  result.duration = Clock::now() - started;
-  result.cert_not_after = fetch.cert_not_after;
-  if (!result.Ok()) {
-    result.step = HttpProbe::kStepName;
-    if (!secrets.Empty()) result.detail = secrets.Redact(result.detail);
-  }
-  StepResult step;
-  step.name = std::string(HttpProbe::kStepName);
-  step.duration = result.duration;
-  step.phases = fetch.phases;
-  step.status = fetch.response ? fetch.response->status : 0;
-  step.reason = result.reason;
-  result.steps.push_back(std::move(step));
-}
 
 boost::asio::awaitable<ProbeResult> HttpProbe::Run() {
   const auto started = Clock::now();

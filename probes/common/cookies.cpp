@@ -1,10 +1,10 @@
-#include "probes/cookies.hpp"
+#include "probes/common/cookies.hpp"
 
 #include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
 
-#include "probes/http_date.hpp"
+#include "probes/common/http_date.hpp"
 
 namespace sloprobe::probes {
 namespace {

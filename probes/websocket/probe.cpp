@@ -1,4 +1,4 @@
-#include "probes/websocket_probe.hpp"
+#include "probes/websocket/probe.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -6,8 +6,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include "probes/expect.hpp"
-#include "probes/http_probe.hpp"
+#include "probes/common/expect.hpp"
 
 namespace sloprobe::probes {
 
@@ -165,7 +164,7 @@ asio::awaitable<ProbeResult> WebSocketProbe::Run() {
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::duration_cast<Duration>(config_.timeout);
   StepResult step;
-  step.name = std::string(HttpProbe::kStepName);
+  step.name = std::string(kRequestStep);
   ProbeResult result;
   result.cert_not_after = co_await ExchangeWebSocket(client_, config_.request, config_.websocket,
                                                      started, deadline, *secrets_, step);

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "probes/http_client.hpp"
-#include "probes/probe.hpp"
+#include "probes/common/http_client.hpp"
+#include "probes/common/probe.hpp"
 
 namespace sloprobe::probes {
 
@@ -19,7 +19,7 @@ boost::asio::awaitable<std::optional<std::int64_t>> ExchangeWebSocket(
 // `type: websocket`: connects (ws or wss), upgrades, then sends the
 // configured message `messages` times, each time waiting for the first
 // message back that matches `reply`; every such round trip is timed.
-// Phases: resolve, connect, tls, upgrade, on the step HttpProbe::kStepName.
+// Phases: resolve, connect, tls, upgrade, on the step kRequestStep.
 // Closes with a close frame when done. Fails with auth or rate_limited
 // (401/403, 429) or http_status when the upgrade is refused, protocol when the server closes the
 // WebSocket or breaks the framing, body_too_large for a message over `body_limit`, and timeout,

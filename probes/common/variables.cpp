@@ -1,4 +1,4 @@
-#include "probes/variables.hpp"
+#include "probes/common/variables.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,4 +1,4 @@
-#include "probes/llm_stream.hpp"
+#include "probes/llm_stream/wire.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>

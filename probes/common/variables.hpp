@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "probes/http_client.hpp"
+#include "probes/common/http_client.hpp"
 
 // Scenario variables: filling templates in and taking values out of
 // responses. Values may be credentials (tokens, session ids): no message

@@ -1,12 +1,12 @@
-#include "probes/scenario_probe.hpp"
+#include "probes/scenario/probe.hpp"
 
 #include <algorithm>
 
-#include "config/loader.hpp"
-#include "probes/expect.hpp"
-#include "probes/llm_probe.hpp"
-#include "probes/llm_stream.hpp"
-#include "probes/websocket_probe.hpp"
+#include "config/target.hpp"
+#include "probes/common/expect.hpp"
+#include "probes/llm_stream/probe.hpp"
+#include "probes/llm_stream/wire.hpp"
+#include "probes/websocket/probe.hpp"
 
 namespace sloprobe::probes {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "probes/http_client.hpp"
-#include "probes/probe.hpp"
+#include "probes/common/http_client.hpp"
+#include "probes/common/probe.hpp"
 
 namespace sloprobe::probes {
 

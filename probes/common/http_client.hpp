@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "probes/cookies.hpp"
-#include "probes/result.hpp"
-#include "probes/tls_contexts.hpp"
+#include "probes/common/cookies.hpp"
+#include "probes/common/result.hpp"
+#include "probes/common/tls_contexts.hpp"
 
 namespace sloprobe::probes {
 

@@ -1,4 +1,4 @@
-#include "probes/http_date.hpp"
+#include "probes/common/http_date.hpp"
 
 #include <array>
 #include <charconv>

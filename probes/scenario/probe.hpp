@@ -3,9 +3,9 @@
 #include <optional>
 #include <vector>
 
-#include "probes/http_client.hpp"
-#include "probes/probe.hpp"
-#include "probes/variables.hpp"
+#include "probes/common/http_client.hpp"
+#include "probes/common/probe.hpp"
+#include "probes/common/variables.hpp"
 
 namespace sloprobe::probes {
 

@@ -1,4 +1,4 @@
-#include "probes/tls_contexts.hpp"
+#include "probes/common/tls_contexts.hpp"
 
 #include <stdexcept>
 

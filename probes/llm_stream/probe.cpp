@@ -1,11 +1,10 @@
-#include "probes/llm_probe.hpp"
+#include "probes/llm_stream/probe.hpp"
 
 #include <boost/beast/http/field.hpp>
 
-#include "probes/expect.hpp"
-#include "probes/http_probe.hpp"
-#include "probes/llm_stream.hpp"
-#include "probes/variables.hpp"
+#include "probes/common/expect.hpp"
+#include "probes/common/variables.hpp"
+#include "probes/llm_stream/wire.hpp"
 
 namespace sloprobe::probes {
 namespace {

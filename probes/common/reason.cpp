@@ -1,4 +1,4 @@
-#include "probes/reason.hpp"
+#include "probes/common/reason.hpp"
 
 #include <array>
 #include <string>

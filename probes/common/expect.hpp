@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "probes/http_client.hpp"
+#include "probes/common/http_client.hpp"
 
 namespace sloprobe::probes {
 
