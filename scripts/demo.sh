@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-./scripts/build.sh
+# Only what the demo runs: the daemon and the testbed.
+./scripts/build.sh --target sloprobe --target sloprobe-testbed
 
 TESTBED_PORT=9002        # demo.yml points at 127.0.0.1:9002
 SLOPROBE_ADDR=127.0.0.1:9479
