@@ -173,8 +173,8 @@ struct OtlpExporter::State : std::enable_shared_from_this<OtlpExporter::State> {
                               .Register(registry)),
         rng(std::random_device{}()) {
     // The configured attributes win over sloprobe's own.
-    for (const auto& [k, val] : config.resource) {
-      std::erase_if(base, [&](const auto& a) { return a.first == k; });
+    for (const auto& attribute : config.resource) {
+      std::erase_if(base, [&](const auto& a) { return a.first == attribute.first; });
     }
     resource = std::move(base);
     resource.insert(resource.end(), config.resource.begin(), config.resource.end());
