@@ -80,7 +80,6 @@ constexpr std::array<std::string_view, 6> kBucketKeys{"duration",    "phase", "t
                                                       "inter_chunk", "e2e",   "round_trip"};
 constexpr std::array<std::string_view, 4> kProbeTypes{"http", "scenario", "llm_stream",
                                                       "websocket"};
-constexpr std::string_view kSupportedTypes = "(supported: http, scenario, llm_stream, websocket)";
 // `websocket:` of a websocket probe, and its `reply:`.
 constexpr std::array<std::string_view, 3> kWebSocketKeys{"send", "messages", "reply"};
 constexpr std::array<std::string_view, 3> kReplyKeys{"contains", "regex", "json"};
@@ -1062,6 +1061,31 @@ class Loader : YamlReader {
     }
   }
 
+  // "(supported: a, b)".
+  static std::string Supported(std::span<const std::string_view> names) {
+    std::string out = "(supported: ";
+    for (const auto name : names) out += (out.back() == ' ' ? "" : ", ") + std::string(name);
+    return out + ")";
+  }
+
+  // The `type` of a probe or step (`what`), one of `allowed`.
+  std::optional<ProbeType> ParseType(const YAML::Node& n, std::span<const std::string_view> allowed,
+                                     std::string_view what, const std::string& ctx) {
+    auto type = String(n, "'type'");
+    if (!type) return std::nullopt;
+    for (const auto kind :
+         {ProbeType::kHttp, ProbeType::kScenario, ProbeType::kLlmStream, ProbeType::kWebSocket}) {
+      if (ProbeTypeName(kind) == *type &&
+          std::find(allowed.begin(), allowed.end(), *type) != allowed.end()) {
+        return kind;
+      }
+    }
+    std::string message = "unknown " + std::string(what) + " type " + Quote(*type) + " " + ctx;
+    if (auto s = Suggest(*type, allowed); !s.empty()) message += "; did you mean " + Quote(s) + "?";
+    Error(n, message + " " + Supported(allowed));
+    return std::nullopt;
+  }
+
   void ParseStep(const YAML::Node& n, std::size_t index, const std::string& probe, Scope& scope,
                  ScenarioStep& step) {
     step.location = Where(n);
@@ -1070,22 +1094,9 @@ class Loader : YamlReader {
     const std::string owner = "step " + Quote(label) + " of probe " + Quote(probe);
     const std::string ctx = "in " + owner;
     if (n.IsMap() && Get(n, "type")) {
-      auto type = String(Get(n, "type"), "'type'");
+      auto type = ParseType(Get(n, "type"), kStepTypes, "step", ctx);
       if (!type) return;
-      if (*type == "http") {
-        step.type = ProbeType::kHttp;
-      } else if (*type == "llm_stream") {
-        step.type = ProbeType::kLlmStream;
-      } else if (*type == "websocket") {
-        step.type = ProbeType::kWebSocket;
-      } else {
-        std::string message = "unknown step type " + Quote(*type) + " " + ctx;
-        if (auto s = Suggest(*type, kStepTypes); !s.empty()) {
-          message += "; did you mean " + Quote(s) + "?";
-        }
-        Error(Get(n, "type"), message + " (supported: http, llm_stream, websocket)");
-        return;
-      }
+      step.type = *type;
     }
     const Keys keys = step.type == ProbeType::kLlmStream   ? Keys(kLlmStepKeys)
                       : step.type == ProbeType::kWebSocket ? Keys(kWebSocketStepKeys)
@@ -1418,27 +1429,12 @@ class Loader : YamlReader {
     if (!CheckMap(n, "probe " + Quote(label), kProbeKeys, ctx)) return;
     Name(n, "probe #" + std::to_string(index + 1), "probe", p.name);
     if (!Get(n, "type")) {
-      Error(n, "missing 'type' " + ctx + " " + std::string(kSupportedTypes));
+      Error(n, "missing 'type' " + ctx + " " + Supported(kProbeTypes));
       return;
     }
-    auto type = String(Get(n, "type"), "'type'");
+    auto type = ParseType(Get(n, "type"), kProbeTypes, "probe", ctx);
     if (!type) return;
-    if (*type == "http") {
-      p.type = ProbeType::kHttp;
-    } else if (*type == "scenario") {
-      p.type = ProbeType::kScenario;
-    } else if (*type == "llm_stream") {
-      p.type = ProbeType::kLlmStream;
-    } else if (*type == "websocket") {
-      p.type = ProbeType::kWebSocket;
-    } else {
-      std::string message = "unknown probe type " + Quote(*type) + " " + ctx;
-      if (auto s = Suggest(*type, kProbeTypes); !s.empty()) {
-        message += "; did you mean " + Quote(s) + "?";
-      }
-      Error(Get(n, "type"), message + " " + std::string(kSupportedTypes));
-      return;
-    }
+    p.type = *type;
     p.interval = g.interval;
     p.timeout = g.timeout;
     p.jitter = g.jitter;

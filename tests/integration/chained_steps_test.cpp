@@ -26,51 +26,10 @@ constexpr Duration kSlack = 20ms;
 constexpr Duration kSlack = 1ms;
 #endif
 
-std::string At(const TestbedServer& bed, std::string yaml) {
-  const std::string base = bed.Url("");
-  std::string ws = base;
-  ws.replace(0, 4, "ws");  // http://... -> ws://...
-  for (auto pos = yaml.find("WSBASE"); pos != std::string::npos; pos = yaml.find("WSBASE", pos)) {
-    yaml.replace(pos, 6, ws);
-  }
-  for (auto pos = yaml.find("BASE"); pos != std::string::npos; pos = yaml.find("BASE", pos)) {
-    yaml.replace(pos, 4, base);
-  }
-  return yaml;
-}
-
-std::string Steps(const probes::ProbeResult& r) {
-  std::string out;
-  for (const auto& s : r.steps) {
-    if (!out.empty()) out += ",";
-    out += s.name;
-    if (!s.sent) out += "(not sent)";
-    if (!s.Ok()) out += "(" + std::string(probes::ReasonName(s.reason)) + ")";
-  }
-  return out;
-}
-
-std::string Why(const probes::ProbeResult& r) {
-  return std::string(probes::ReasonName(r.reason)) + " at " + r.step + ": " + r.detail + " [" +
-         Steps(r) + "]";
-}
-
 int Count(TestbedServer& bed, const std::string& path) {
   int n = 0;
   for (const auto& r : bed.Bed().Records()) n += r.path == path ? 1 : 0;
   return n;
-}
-
-testbed::Record LastRecord(TestbedServer& bed, const std::string& path) {
-  for (int i = 0; i < 200; ++i) {
-    const auto records = bed.Bed().Records();
-    for (auto it = records.rbegin(); it != records.rend(); ++it) {
-      if (it->path == path) return *it;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  ADD_FAILURE() << "no record for " << path;
-  return {};
 }
 
 constexpr const char* kLogin = R"yaml(  - name: login

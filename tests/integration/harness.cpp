@@ -168,4 +168,45 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::string At(const TestbedServer& bed, std::string yaml) {
+  const std::string base = bed.Url("");
+  const std::string ws = "ws" + base.substr(4);  // http://... -> ws://...
+  for (const auto& [from, to] :
+       {std::pair{std::string("WSBASE"), ws}, std::pair{std::string("BASE"), base}}) {
+    for (auto pos = yaml.find(from); pos != std::string::npos; pos = yaml.find(from, pos)) {
+      yaml.replace(pos, from.size(), to);
+      pos += to.size();
+    }
+  }
+  return yaml;
+}
+
+std::string Steps(const probes::ProbeResult& r) {
+  std::string out;
+  for (const auto& s : r.steps) {
+    if (!out.empty()) out += ",";
+    out += s.name;
+    if (!s.sent) out += "(not sent)";
+    if (!s.Ok()) out += "(" + std::string(probes::ReasonName(s.reason)) + ")";
+  }
+  return out;
+}
+
+std::string Why(const probes::ProbeResult& r) {
+  return std::string(probes::ReasonName(r.reason)) + " at " + r.step + ": " + r.detail + " [" +
+         Steps(r) + "]";
+}
+
+testbed::Record LastRecord(TestbedServer& bed, const std::string& path) {
+  for (int i = 0; i < 200; ++i) {
+    const auto records = bed.Bed().Records();
+    for (auto it = records.rbegin(); it != records.rend(); ++it) {
+      if (it->path == path) return *it;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "no record for " << path;
+  return {};
+}
+
 }  // namespace sloprobe::test

@@ -87,6 +87,19 @@ struct SimpleResponse {
 SimpleResponse HttpRequest(std::uint16_t port, const std::string& method, const std::string& target,
                            const std::string& body = "", unsigned version = 11);
 
+// `yaml` with every WSBASE replaced by the testbed's ws:// base URL and
+// every BASE by its http:// one.
+std::string At(const TestbedServer& bed, std::string yaml);
+
+// A run's steps for messages: "login,chat(stream_error),cleanup(not sent)".
+std::string Steps(const probes::ProbeResult& r);
+// Why a run failed, with its step and steps, for messages.
+std::string Why(const probes::ProbeResult& r);
+
+// The testbed's newest record for `path`, waiting (bounded) until the
+// server has added it.
+testbed::Record LastRecord(TestbedServer& bed, const std::string& path);
+
 // A throwaway directory removed on destruction.
 class TempDir {
  public:

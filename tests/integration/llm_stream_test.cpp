@@ -41,23 +41,6 @@ std::string Probe(const TestbedServer& bed, const Endpoint& e, const std::string
          extra;
 }
 
-// The testbed's record of the last LLM request, once it has been added.
-testbed::Record LastRecord(TestbedServer& bed, const std::string& path) {
-  for (int i = 0; i < 200; ++i) {
-    const auto records = bed.Bed().Records();
-    for (auto it = records.rbegin(); it != records.rend(); ++it) {
-      if (it->path == path) return *it;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  ADD_FAILURE() << "no record for " << path;
-  return {};
-}
-
-std::string Why(const probes::ProbeResult& r) {
-  return std::string(probes::ReasonName(r.reason)) + ": " + r.detail;
-}
-
 testbed::StreamSpec Spec(Duration first_token, Duration gap, int chunks) {
   testbed::StreamSpec spec;
   spec.first_token = first_token;

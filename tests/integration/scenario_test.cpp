@@ -15,15 +15,6 @@ using probes::Reason;
 using probes::StepResult;
 using Families = std::vector<prometheus::MetricFamily>;
 
-// `yaml` with every BASE replaced by the testbed's base URL.
-std::string At(const TestbedServer& bed, std::string yaml) {
-  const std::string base = bed.Url("");
-  for (auto pos = yaml.find("BASE"); pos != std::string::npos; pos = yaml.find("BASE", pos)) {
-    yaml.replace(pos, 4, base);
-  }
-  return yaml;
-}
-
 boost::json::value AdminState(TestbedServer& bed) {
   return boost::json::parse(HttpRequest(bed.Port(), "GET", "/admin/state").body);
 }
@@ -32,22 +23,6 @@ int Logins(TestbedServer& bed) {
   int n = 0;
   for (const auto& r : bed.Bed().Records()) n += r.path == "/auth/login" ? 1 : 0;
   return n;
-}
-
-std::string Steps(const probes::ProbeResult& r) {
-  std::string out;
-  for (const auto& s : r.steps) {
-    if (!out.empty()) out += ",";
-    out += s.name;
-    if (!s.sent) out += "(not sent)";
-    if (!s.Ok()) out += "(" + std::string(probes::ReasonName(s.reason)) + ")";
-  }
-  return out;
-}
-
-std::string Why(const probes::ProbeResult& r) {
-  return std::string(probes::ReasonName(r.reason)) + " at " + r.step + ": " + r.detail + " [" +
-         Steps(r) + "]";
 }
 
 // Login (cached) -> list -> create -> get -> RAG query -> delete (always).

@@ -12,10 +12,6 @@ namespace {
 using namespace std::chrono_literals;
 using probes::Reason;
 
-std::string Why(const probes::ProbeResult& r) {
-  return std::string(probes::ReasonName(r.reason)) + ": " + r.detail;
-}
-
 std::string Probe(const std::string& url, const std::string& websocket,
                   const std::string& timeout = "1s") {
   return "name: ws\ntype: websocket\ntimeout: " + timeout + "\nrequest: {url: \"" + url +
