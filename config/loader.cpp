@@ -1011,6 +1011,8 @@ class Loader : YamlReader {
   static std::vector<std::string> ExtractedNames(const YAML::Node& step) {
     std::vector<std::string> out;
     if (!step.IsMap()) return out;
+    // Only HTTP steps extract.
+    if (const auto& t = Get(step, "type"); t && (!t.IsScalar() || t.Scalar() != "http")) return out;
     const YAML::Node& e = Get(step, "extract");
     if (!e || !e.IsMap()) return out;
     for (const auto& kv : e) {

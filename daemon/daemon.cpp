@@ -420,7 +420,7 @@ struct Daemon::Impl : std::enable_shared_from_this<Daemon::Impl> {
         row.last_seconds = last->seconds;
       }
       row.runs = slot->recent->Since(since);
-      row.verdicts = Judge(RecentRuns::Tracked(c.objectives), slot->recent->SamplesSince(since));
+      row.verdicts = Judge(slot->recent->Judged(c.objectives), slot->recent->SamplesSince(since));
       row.state = StateOf(slot->last, row.verdicts);
       if (c.objectives.latency)
         row.latency_threshold = config::ToSeconds(c.objectives.latency->threshold);

@@ -147,6 +147,14 @@ config::Objectives RecentRuns::Tracked(const config::Objectives& objectives) {
   return tracked;
 }
 
+config::Objectives RecentRuns::Judged(const config::Objectives& objectives) const {
+  auto judged = Tracked(objectives);
+  // A scenario with stream and WebSocket steps keeps TTFT only.
+  if (extra_ != Extra::kTtft) judged.ttft.reset();
+  if (extra_ != Extra::kRoundTrip) judged.round_trip.reset();
+  return judged;
+}
+
 RecentRuns::RecentRuns(config::Duration window, config::Duration interval, Extra extra,
                        std::size_t max_runs)
     : extra_(extra) {

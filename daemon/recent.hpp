@@ -105,6 +105,9 @@ class RecentRuns {
   // and round_trip (judged by each run's slowest round trip, which is exact
   // when a run sends one message); not inter_chunk and e2e.
   static config::Objectives Tracked(const config::Objectives& objectives);
+  // The tracked objectives this ring keeps samples for: those of
+  // Tracked() but ttft or round_trip without the matching Extra.
+  config::Objectives Judged(const config::Objectives& objectives) const;
 
   static constexpr std::size_t kMaxRuns = 120;  // a run every 7.5 s fills 15 minutes
 

@@ -127,6 +127,7 @@ asio::awaitable<StepResult> ScenarioProbe::RunStep(std::size_t index, RunState& 
     r.reason = call.reason;
     r.detail = std::move(call.detail);
     r.stream = std::move(call.stream);
+    for (auto& value : state.jar.Values()) state.scrub.Add(std::move(value));
     if (call.retry_after) state.retry_after = call.retry_after;
     r.duration = Clock::now() - started;
     co_return r;

@@ -9,8 +9,9 @@
 
 namespace sloprobe::probes {
 
-// `type: scenario`: ordered HTTP steps sharing variables and cookies within
-// one run, under one deadline.
+// `type: scenario`: ordered steps (HTTP requests, streamed LLM calls,
+// WebSocket exchanges) sharing variables within one run, under one
+// deadline; HTTP and stream steps share the run's cookies.
 //
 // - A failed step ends the main path; `always` steps still run (cleanup).
 //   The run fails with the first failure; a cleanup failure fails an

@@ -328,7 +328,7 @@ TEST(ScenarioConfig, StepTypeErrorsAreLocated) {
                  "'llm_stream'?"},
                 {7, 9, "missing 'api' (openai, anthropic or ollama) in step 'b'"},
                 {9, 9, "unknown key 'request' in step 'b' of probe 's'"},
-                {10, 14, "variable '${later}' in 'url' is set by step 'c'"},
+                {10, 14, "unknown variable '${later}' in 'url'"},
                 {15, 24, "must start with ws:// or wss://"},
                 {17, 9, "unknown key 'extract' in step 'c' of probe 's'"},
                 {20, 45, "'method' does not apply to a WebSocket upgrade in step 'd'"},

@@ -245,5 +245,30 @@ TEST(TextCursor, WritesInPiecesAndSkipsWhatWasRemovedMeanwhile) {
   EXPECT_NE(after.find("c_total{probe=\"probe-99\"} 99\n"), std::string::npos);
 }
 
+// An empty label value is no label, wherever it sorts; Collect() (OTLP's
+// and the tests' view) leaves it out the same way.
+TEST(TextCursor, WritesAnEmptyLabelValueAsNoLabel) {
+  auto store = std::make_shared<Store>();
+  auto& family = store->Make<Counter>("c_total", "help", {"probe", "b", "a"});
+  family.Add({"p", "", "x"}).Increment();
+  family.Add({"p", "y", ""}).Increment(2);
+  family.Add({"", "", ""}).Increment(3);
+  std::string text;
+  TextCursor cursor(store, {{"location", "l"}});
+  while (cursor.Next(text, std::numeric_limits<std::size_t>::max())) {
+  }
+  EXPECT_NE(text.find("\nc_total{a=\"x\",probe=\"p\",location=\"l\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nc_total{b=\"y\",probe=\"p\",location=\"l\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nc_total{location=\"l\"} 3\n"), std::string::npos) << text;
+  const auto families = store->Collect({});
+  ASSERT_EQ(families.size(), 1u);
+  ASSERT_EQ(families[0].metric.size(), 3u);
+  EXPECT_EQ(families[0].metric[0].label.size(), 2u);
+  EXPECT_EQ(families[0].metric[1].label.size(), 2u);
+  EXPECT_TRUE(families[0].metric[2].label.empty());
+}
+
 }  // namespace
 }  // namespace sloprobe::daemon::series

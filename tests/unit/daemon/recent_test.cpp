@@ -209,6 +209,16 @@ TEST(RecentRuns, TracksOnlyObjectivesItHasSamplesFor) {
   const auto tracked = RecentRuns::Tracked(o);
   EXPECT_TRUE(tracked.latency && tracked.round_trip);
   EXPECT_FALSE(tracked.inter_chunk || tracked.e2e);
+  // A scenario with a stream and a WebSocket step keeps TTFT: its
+  // round-trip objective is not judged from samples the ring lacks.
+  o.ttft = config::LatencyObjective{0.95, milliseconds(10)};
+  const RecentRuns ttft_ring(seconds(60), seconds(10), RecentRuns::Extra::kTtft);
+  const auto judged = ttft_ring.Judged(o);
+  EXPECT_TRUE(judged.latency && judged.ttft);
+  EXPECT_FALSE(judged.round_trip || judged.inter_chunk || judged.e2e);
+  const RecentRuns rtt_ring(seconds(60), seconds(10), RecentRuns::Extra::kRoundTrip);
+  EXPECT_TRUE(rtt_ring.Judged(o).round_trip);
+  EXPECT_FALSE(rtt_ring.Judged(o).ttft);
 }
 
 TEST(Judge, RoundTripObjectiveCountsEveryMessage) {
