@@ -620,11 +620,13 @@ void ProbeMetrics::Record(const probes::ProbeResult& result, double now_unix) {
     if (step.stream && series.llm) RecordStream(*series.llm, *step.stream);
     RecordRoundTrips(series, step.round_trips);
   }
-  // A probe's own stream or exchange is on its only step.
-  if (const auto& own = Step(first_step_).second; result.stream && own.llm) {
-    RecordStream(*own.llm, *result.stream);
+  // A probe's own stream or exchange is on its only step (looked up only
+  // then: most runs have neither).
+  if (result.stream || !result.round_trips.empty()) {
+    const auto& own = Step(first_step_).second;
+    if (result.stream && own.llm) RecordStream(*own.llm, *result.stream);
+    RecordRoundTrips(own, result.round_trips);
   }
-  RecordRoundTrips(Step(first_step_).second, result.round_trips);
   if (result.cert_not_after) {
     if (cert_expiry_ == nullptr) cert_expiry_ = &owner_.cert_expiry_.Add({name_});
     cert_expiry_->Set(static_cast<double>(*result.cert_not_after));

@@ -123,17 +123,6 @@ std::vector<Verdict> Judge(const config::Objectives& objectives, const RunSample
   return verdicts;
 }
 
-RecentRuns::Extra RecentRuns::ExtraFor(config::ProbeType type) {
-  switch (type) {
-    case config::ProbeType::kLlmStream:
-      return Extra::kTtft;
-    case config::ProbeType::kWebSocket:
-      return Extra::kRoundTrip;
-    default:
-      return Extra::kNone;
-  }
-}
-
 RecentRuns::Extra RecentRuns::ExtraFor(const config::ProbeConfig& probe) {
   if (probe.Runs(config::ProbeType::kLlmStream)) return Extra::kTtft;
   if (probe.Runs(config::ProbeType::kWebSocket)) return Extra::kRoundTrip;

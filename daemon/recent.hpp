@@ -92,9 +92,9 @@ class RecentRuns {
     kTtft,       // llm_stream: time to first token
     kRoundTrip,  // websocket: the run's slowest round trip
   };
-  static Extra ExtraFor(config::ProbeType type);
-  // A scenario with a stream step keeps that step's time to first token;
-  // one with a WebSocket step (and no stream), its slowest round trip.
+  // What a probe keeps: its type's extra; a scenario with a stream step
+  // keeps that step's time to first token, one with a WebSocket step (and
+  // no stream) its slowest round trip.
   static Extra ExtraFor(const config::ProbeConfig& probe);
 
   // Room for a window's worth of runs at `interval`, at most `max_runs`.

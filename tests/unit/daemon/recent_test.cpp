@@ -189,7 +189,7 @@ TEST(RecentRuns, KeepsTimeToFirstTokenForStreams) {
 }
 
 TEST(RecentRuns, KeepsEachRunsSlowestRoundTripForWebSockets) {
-  RecentRuns ring(seconds(60), seconds(10), RecentRuns::ExtraFor(config::ProbeType::kWebSocket));
+  RecentRuns ring(seconds(60), seconds(10), RecentRuns::Extra::kRoundTrip);
   auto r = Result(milliseconds(50));
   r.round_trips = {milliseconds(3), milliseconds(9), milliseconds(4)};
   ring.Add(r, 10);
@@ -198,6 +198,22 @@ TEST(RecentRuns, KeepsEachRunsSlowestRoundTripForWebSockets) {
   ASSERT_EQ(samples.round_trip.seconds.size(), 1u);
   EXPECT_NEAR(samples.round_trip.seconds[0], 0.009, 0.009 * 3e-4);
   EXPECT_TRUE(samples.ttft.seconds.empty());
+}
+
+TEST(RecentRuns, KeepsTheExtraLatencyOfWhatAProbeRuns) {
+  config::ProbeConfig p;
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kNone);
+  p.type = config::ProbeType::kLlmStream;
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kTtft);
+  p.type = config::ProbeType::kWebSocket;
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kRoundTrip);
+  p.type = config::ProbeType::kScenario;
+  p.steps.resize(2);
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kNone);
+  p.steps[1].type = config::ProbeType::kWebSocket;
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kRoundTrip);
+  p.steps[0].type = config::ProbeType::kLlmStream;
+  EXPECT_EQ(RecentRuns::ExtraFor(p), RecentRuns::Extra::kTtft);
 }
 
 TEST(RecentRuns, TracksOnlyObjectivesItHasSamplesFor) {
